@@ -1,0 +1,292 @@
+"""The Google Sheets boundary: gspread + google-auth in, sheetsync's own types out.
+
+Only this module touches gspread. It reads the header and the mapped columns
+in one `values:batchGet`, grows the grid and adds sheetsync's status headers
+when they are missing, and writes status cells in one `values:batchUpdate`
+(RAW, so text stays text). Every call has a timeout and bounded, jittered
+retries; failures come out as `SheetError` with a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gspread
+import requests
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.exceptions import GoogleAuthError
+from google.auth.transport.requests import AuthorizedSession
+from google.auth.transport.requests import Request as AuthRequest
+from google.oauth2 import service_account
+from gspread.http_client import HTTPClient
+
+from sheetsync import a1
+from sheetsync.config import GOOGLE_SHEETS_URL, GoogleConfig, is_loopback_url
+from sheetsync.retry import RetryPolicy, call_with_retries
+from sheetsync.table import CellWrite, Layout, Scalar, Table, normalise_header
+
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+CONNECT_TIMEOUT = 5.0
+
+
+class SheetError(Exception):
+    """The sheet cannot be used this cycle; the message says what to fix."""
+
+    transient = False
+
+
+class SheetUnavailable(SheetError):
+    """Google is failing or slow right now; the next cycle tries again."""
+
+    transient = True
+
+
+def _rebase(url: str, base_url: str, all_google_hosts: bool) -> str:
+    if url.startswith(GOOGLE_SHEETS_URL):
+        return base_url.rstrip("/") + url[len(GOOGLE_SHEETS_URL) :]
+    if all_google_hosts and url.startswith("https://") and ".googleapis.com/" in url:
+        # google-auth's background lookups (iamcredentials) must not leave a loopback setup.
+        path = url.split(".googleapis.com", 1)[1]
+        return base_url.rstrip("/") + path
+    return url
+
+
+class _RebasingSession(requests.Session):
+    def __init__(self, base_url: str, all_google_hosts: bool) -> None:
+        super().__init__()
+        self._base_url = base_url
+        self._all_google_hosts = all_google_hosts
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        text = url.decode() if isinstance(url, bytes) else url
+        return super().request(
+            method, _rebase(text, self._base_url, self._all_google_hosts), *args, **kwargs
+        )
+
+
+class _RebasingAuthorizedSession(AuthorizedSession):
+    def __init__(self, credentials: Credentials, base_url: str, all_google_hosts: bool) -> None:
+        super().__init__(
+            credentials, auth_request=AuthRequest(_RebasingSession(base_url, all_google_hosts))
+        )
+        self._base_url = base_url
+        self._all_google_hosts = all_google_hosts
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().request(
+            method, _rebase(str(url), self._base_url, self._all_google_hosts), *args, **kwargs
+        )
+
+
+def credentials_for(google: GoogleConfig) -> Credentials:
+    """Anonymous (emulator only), a service-account key file, or Application Default Credentials."""
+    if google.anonymous:
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]
+    try:
+        if google.credentials_file is not None:
+            return service_account.Credentials.from_service_account_file(  # type: ignore[no-any-return]
+                str(google.credentials_file), scopes=SCOPES
+            )
+        found, _project = google.auth.default(scopes=SCOPES)  # type: ignore[no-untyped-call]
+        return found  # type: ignore[no-any-return]
+    except FileNotFoundError as error:
+        raise SheetError(
+            f"google.credentials_file: no such file {google.credentials_file}"
+        ) from error
+    except (ValueError, GoogleAuthError) as error:
+        where = (
+            f"google.credentials_file ({google.credentials_file})"
+            if google.credentials_file
+            else ("Application Default Credentials")
+        )
+        raise SheetError(
+            f"{where} could not be used: {error}. Give a service-account key file "
+            "in google.credentials_file."
+        ) from error
+
+
+def connect(google: GoogleConfig, credentials: Credentials | None = None) -> gspread.Client:
+    """A gspread client that talks to `google.api_base_url`, always with a timeout."""
+    base_url = google.api_base_url
+    session = _RebasingAuthorizedSession(
+        credentials or credentials_for(google), base_url, all_google_hosts=is_loopback_url(base_url)
+    )
+    client = gspread.Client(auth=None, session=session, http_client=HTTPClient)  # type: ignore[arg-type]
+    client.set_timeout((CONNECT_TIMEOUT, google.timeout))
+    return client
+
+
+def _is_transient(error: Exception) -> bool:
+    if isinstance(error, gspread.exceptions.APIError):
+        return error.code in (429, 500, 502, 503, 504)
+    return isinstance(error, requests.ConnectionError | requests.Timeout)
+
+
+def _wait_hint(error: Exception) -> float | None:
+    if isinstance(error, gspread.exceptions.APIError) and error.code == 429:
+        return 10.0  # a per-minute quota: a short wait rarely helps, a longer one does
+    return None
+
+
+class LeadSheet:
+    """One worksheet of one spreadsheet, as a job sees it."""
+
+    def __init__(
+        self,
+        client: gspread.Client,
+        spreadsheet_id: str,
+        worksheet: str,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._http = client.http_client
+        self.spreadsheet_id = spreadsheet_id
+        self.worksheet = worksheet
+        self._retry = retry
+        self._sleep = sleep
+        self._sheet_id: int | None = None
+        self._grid_columns = 0
+        self.time_zone = "UTC"
+        self.service_account = getattr(
+            getattr(self._http, "auth", None), "service_account_email", None
+        )
+
+    # --- calls ---------------------------------------------------------------
+    def _call(self, what: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call_with_retries(call, _is_transient, self._retry, self._sleep, _wait_hint)
+        except gspread.exceptions.APIError as error:
+            raise self._explain(what, error) from None
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise SheetUnavailable(
+                f"Google Sheets did not answer while {what} ({type(error).__name__}); "
+                "will try again next cycle"
+            ) from None
+        except GoogleAuthError as error:
+            raise SheetError(
+                f"Google refused sheetsync's credentials while {what}: {error}"
+            ) from None
+
+    def _explain(self, what: str, error: gspread.exceptions.APIError) -> SheetError:
+        message = str(error.error.get("message", ""))
+        if error.code == 404:
+            return SheetError(
+                f"spreadsheet {self.spreadsheet_id} was not found; check jobs[].spreadsheet"
+            )
+        if error.code == 403:
+            who = f" with {self.service_account}" if self.service_account else ""
+            return SheetError(
+                f"no permission to open spreadsheet {self.spreadsheet_id}; share it{who} "
+                "as an editor"
+            )
+        if error.code in (401,):
+            return SheetError(f"Google rejected the credentials while {what}: {message}")
+        if error.code == 429:
+            return SheetUnavailable(
+                f"Google Sheets quota exceeded while {what}; will try again next cycle"
+            )
+        if error.code >= 500:
+            return SheetUnavailable(
+                f"Google Sheets failed while {what} ({error.code}); will try again next cycle"
+            )
+        return SheetError(f"Google Sheets refused {what}: {message}")
+
+    # --- metadata (once per process) ---------------------------------------------
+    def open(self) -> None:
+        if self._sheet_id is not None:
+            return
+        metadata = self._call(
+            "opening the spreadsheet", lambda: self._http.fetch_sheet_metadata(self.spreadsheet_id)
+        )
+        self.time_zone = metadata.get("properties", {}).get("timeZone", "UTC")
+        for sheet in metadata.get("sheets", []):
+            properties = sheet["properties"]
+            if properties["title"] == self.worksheet:
+                self._sheet_id = properties["sheetId"]
+                self._grid_columns = properties["gridProperties"]["columnCount"]
+                return
+        titles = ", ".join(repr(s["properties"]["title"]) for s in metadata.get("sheets", []))
+        raise SheetError(
+            f"spreadsheet {self.spreadsheet_id} has no worksheet {self.worksheet!r} "
+            f"(it has {titles}); check jobs[].worksheet"
+        )
+
+    # --- reads -----------------------------------------------------------------
+    def read(self, columns: Sequence[int]) -> Table:
+        """The header row and the given columns (rows 2…), in one values:batchGet."""
+        self.open()
+        ranges = [a1.absolute(self.worksheet, "1:1")]
+        ranges += [
+            a1.absolute(self.worksheet, f"{a1.column_letter(c)}2:{a1.column_letter(c)}")
+            for c in columns
+        ]
+        params = {
+            "valueRenderOption": "UNFORMATTED_VALUE",
+            "dateTimeRenderOption": "SERIAL_NUMBER",
+            "majorDimension": "COLUMNS",
+        }
+        response = self._call(
+            "reading the sheet",
+            lambda: self._http.values_batch_get(self.spreadsheet_id, ranges, dict(params)),
+        )
+        value_ranges = response.get("valueRanges", [])
+        header_columns = value_ranges[0].get("values", []) if value_ranges else []
+        header = tuple(str(column[0]) if column else "" for column in header_columns)
+        read: dict[int, Sequence[Scalar]] = {}
+        for column, value_range in zip(columns, value_ranges[1:], strict=False):
+            values = value_range.get("values", [])
+            read[column] = values[0] if values else []
+        return Table(header, read, self.time_zone)
+
+    def read_header(self) -> tuple[str, ...]:
+        return self.read([]).header
+
+    # --- writes ----------------------------------------------------------------
+    def ensure_headers(self, layout: Layout, wanted: Sequence[str]) -> Layout:
+        """Add missing headers at the right of the header row, growing the grid if needed."""
+        missing = [name for name in wanted if layout.find(name) is None]
+        if not missing:
+            return layout
+        self.open()
+        first_free = layout.width + 1
+        needed_width = layout.width + len(missing)
+        if needed_width > self._grid_columns:
+            body = {
+                "requests": [
+                    {
+                        "updateSheetProperties": {
+                            "properties": {
+                                "sheetId": self._sheet_id,
+                                "gridProperties": {"columnCount": needed_width},
+                            },
+                            "fields": "gridProperties.columnCount",
+                        }
+                    }
+                ]
+            }
+            self._call("adding columns", lambda: self._http.batch_update(self.spreadsheet_id, body))
+            self._grid_columns = needed_width
+        self.write([CellWrite(1, first_free + offset, name) for offset, name in enumerate(missing)])
+        positions = dict(layout.positions)
+        for offset, name in enumerate(missing):
+            positions[normalise_header(name)] = first_free + offset
+        return Layout(positions, needed_width)
+
+    def write(self, cells: Sequence[CellWrite]) -> None:
+        """Write each cell's text as RAW (a leading `=` stays text), in one request."""
+        if not cells:
+            return
+        data = [
+            {
+                "range": a1.absolute(self.worksheet, a1.cell_ref(cell.row, cell.column)),
+                "values": [[cell.text]],
+            }
+            for cell in cells
+        ]
+        body = {"valueInputOption": "RAW", "data": data}
+        self._call(
+            "writing status cells",
+            lambda: self._http.values_batch_update(self.spreadsheet_id, body),
+        )

@@ -1,0 +1,57 @@
+"""What sheetsync knows of a worksheet after one read: sheetsync's own type, not gspread's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+# A cell read with UNFORMATTED_VALUE: text, a number (dates as serial numbers) or a boolean.
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    columns: Mapping[int, Sequence[Scalar]]  # 1-based column → values of rows 2, 3, …
+    time_zone: str = "UTC"
+
+    @property
+    def data_rows(self) -> int:
+        return max((len(values) for values in self.columns.values()), default=0)
+
+    def cell(self, column: int, row_number: int) -> Scalar:
+        """The value at a sheet row number (2 = first data row); "" when blank or not read."""
+        values = self.columns.get(column, ())
+        index = row_number - 2
+        return values[index] if 0 <= index < len(values) else ""
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    row: int
+    column: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each header stands (1-based), by its trimmed, lower-cased name."""
+
+    positions: Mapping[str, int] = field(default_factory=dict)
+    width: int = 0
+
+    @staticmethod
+    def of(header: Sequence[str]) -> Layout:
+        positions: dict[str, int] = {}
+        for index, name in enumerate(header, start=1):
+            key = normalise_header(name)
+            if key and key not in positions:
+                positions[key] = index
+        return Layout(positions, len(header))
+
+    def find(self, name: str) -> int | None:
+        return self.positions.get(normalise_header(name))
+
+
+def normalise_header(name: object) -> str:
+    return " ".join(str(name).split()).lower()
