@@ -1,16 +1,65 @@
-"""The `sheetsync` command line."""
+"""The `sheetsync` command line: once, run, dry-run, check, status, resend, demo, emulator."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+from sheetsync import config as config_module
+from sheetsync.config import Config, ConfigError
 from sheetsync.emulator import main as emulator_main
+from sheetsync.logs import setup_logging
+from sheetsync.meta import TokenError
+from sheetsync.runtime import build
+from sheetsync.sheet import SheetError
+from sheetsync.state import StateError
+
+log = logging.getLogger("sheetsync")
+EXIT_FATAL = 1
+EXIT_USAGE = 2
+
+
+class Fatal(Exception):
+    """One clear sentence for the person at the terminal (or the journal)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sheetsync", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="sheetsync", description="Google Sheet of leads → Meta Conversions API."
+    )
+    parser.add_argument("--verbose", action="store_true", help="debug logs and tracebacks")
+    parser.add_argument("--log-format", choices=["text", "json"], default=None)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument(
+            "--config", type=Path, default=None, help="config file (default: $SHEETSYNC_CONFIG)"
+        )
+        return sub
+
+    with_config("once", "run one cycle of every job, then exit")
+    with_config("run", "run the daemon: every job on its poll interval")
+    with_config(
+        "dry-run", "print, as JSON lines, what one cycle would send and write; change nothing"
+    )
+    with_config("check", "check the config, the sheets and the Meta token; exit 0 only when ready")
+    status = with_config("status", "what the state file says of each job")
+    status.add_argument("--json", action="store_true")
+    resend = with_config("resend", "send a lead's event again, with a new event id")
+    resend.add_argument("--job", required=True)
+    resend.add_argument("--lead", required=True, help="the lead's Sync Key")
+    resend.add_argument("--event", help="one event name (default: every sent event of the lead)")
+    demo = commands.add_parser("demo", help="watch sheetsync work on emulated Google and Meta")
+    demo.add_argument(
+        "--seconds", type=float, default=60.0, help="how long the simulated team works"
+    )
     emulator = commands.add_parser(
         "emulator", help="serve loopback emulators of Google Sheets and Meta"
     )
@@ -18,11 +67,118 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def load_config(path: Path | None) -> Config:
+    chosen = path or (
+        Path(os.environ["SHEETSYNC_CONFIG"]) if os.environ.get("SHEETSYNC_CONFIG") else None
+    )
+    if chosen is None:
+        raise Fatal("no config given: pass --config FILE or set SHEETSYNC_CONFIG")
+    return config_module.load(chosen)
+
+
+@contextmanager
+def fatal_errors(verbose: bool) -> Iterator[None]:
+    """Every known error becomes one sentence naming what to fix; tracebacks only with --verbose."""
+    try:
+        yield
+    except ConfigError as error:
+        lines = "\n".join(f"  {problem}" for problem in error.problems)
+        raise Fatal(
+            f"the config {error.source} has {len(error.problems)} problem(s):\n{lines}"
+        ) from None
+    except (TokenError, SheetError, StateError) as error:
+        raise Fatal(str(error)) from None
+    except OSError as error:
+        if verbose:
+            raise
+        raise Fatal(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    runtime = build(config)
+    try:
+        reports = runtime.run_once()
+    finally:
+        runtime.close()
+    for report in reports:
+        (log.info if report.ok else log.error)("%s", report.summary())
+    failed = [report for report in reports if not report.ok]
+    if failed:
+        raise Fatal("; ".join(f"job {report.job}: {report.error}" for report in failed))
+    return 0
+
+
+def cmd_dry_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    runtime = build(config, dry_run=True)
+    try:
+        reports = runtime.run_once(dry_run=True)
+    finally:
+        runtime.close()
+    for report in reports:
+        for line in report.dry_run_lines:
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+    failed = [report for report in reports if not report.ok]
+    if failed:
+        raise Fatal("; ".join(f"job {report.job}: {report.error}" for report in failed))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sheetsync.daemon import run_daemon
+
+    return run_daemon(args.config, lambda: load_config(args.config))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from sheetsync.check import run_check
+
+    return run_check(load_config(args.config))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from sheetsync.report import print_status
+
+    return print_status(load_config(args.config), as_json=args.json)
+
+
+def cmd_resend(args: argparse.Namespace) -> int:
+    from sheetsync.report import resend
+
+    return resend(load_config(args.config), args.job, args.lead, args.event)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sheetsync.demo import run_demo
+
+    return run_demo(seconds=args.seconds)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "once": cmd_once,
+    "dry-run": cmd_dry_run,
+    "run": cmd_run,
+    "check": cmd_check,
+    "status": cmd_status,
+    "resend": cmd_resend,
+    "demo": cmd_demo,
+    "emulator": emulator_main.serve,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "emulator":
-        return emulator_main.serve(args)
-    return 2
+    log_format = args.log_format or os.environ.get("SHEETSYNC_LOG_FORMAT") or "text"
+    setup_logging(log_format, verbose=args.verbose)
+    try:
+        with fatal_errors(args.verbose):
+            return COMMANDS[args.command](args)
+    except Fatal as error:
+        log.critical("%s", error)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

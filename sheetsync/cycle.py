@@ -1,0 +1,323 @@
+"""One cycle of one job, in the order of the data flow in shared/DESIGN.md:
+
+read → parse → plan → outbox → deliver → record → write back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sheetsync import a1
+from sheetsync.config import JobConfig, funnel
+from sheetsync.leads import (
+    ColumnMap,
+    Lead,
+    MissingColumns,
+    parse_leads,
+    parse_row,
+    resolve_columns,
+    utc_offset,
+)
+from sheetsync.meta import MetaClient, deliver
+from sheetsync.plan import EXPIRY_MARGIN, SEVEN_DAYS, Memory, Plan, Where, memory_after, plan
+from sheetsync.sheet import LeadSheet, SheetError
+from sheetsync.state import StateStore
+from sheetsync.status import JobView, RowTexts, row_texts
+from sheetsync.table import CellWrite, Layout, Table, normalise_header
+
+log = logging.getLogger("sheetsync.cycle")
+
+
+class CycleError(Exception):
+    """This cycle of this job cannot go on; the message says why and what to do."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass
+class CycleReport:
+    job: str
+    leads: int = 0
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+    expired: int = 0
+    baseline: int = 0
+    problems: int = 0
+    keys_given: int = 0
+    cells_written: int = 0
+    blocked: str | None = None
+    error: str | None = None
+    dry_run_lines: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def summary(self) -> str:
+        if self.error:
+            return f"job {self.job}: cycle failed: {self.error}"
+        text = (
+            f"job {self.job}: {self.leads} leads, {self.sent} sent, {self.failed} rejected, "
+            f"{self.pending} pending, {self.expired} expired, {self.baseline} baseline, "
+            f"{self.problems} rows with problems, {self.cells_written} cells written"
+        )
+        return text + (f"; sending paused: {self.blocked}" if self.blocked else "")
+
+
+class JobRunner:
+    """Runs cycles of one job; keeps what is worth keeping between cycles (the column layout)."""
+
+    def __init__(
+        self,
+        job: JobConfig,
+        sheet: LeadSheet,
+        meta: MetaClient | None,
+        state: StateStore | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.job = job
+        self.sheet = sheet
+        self.meta = meta
+        self.state = state
+        self.clock = clock
+        self.where = Where(job.spreadsheet, job.worksheet)
+        self.funnel_events = [stage.event for stage in funnel(job)]
+        self._columns: ColumnMap | None = None
+        self._layout: Layout | None = None
+
+    # --- the cycle ---------------------------------------------------------------------
+    def run_cycle(self, dry_run: bool = False) -> CycleReport:
+        now = int(self.clock())
+        report = CycleReport(self.job.name)
+        state = None if dry_run else self.state
+        cycle_id = state.start_cycle(self.job.name, now) if state else 0
+        try:
+            self._cycle(now, report, dry_run)
+        except (CycleError, SheetError) as error:
+            report.error = str(error)
+        if state:
+            state.finish_cycle(
+                self.job.name,
+                cycle_id,
+                int(self.clock()),
+                ok=report.ok,
+                result=report.summary(),
+                sent=report.sent,
+                failed=report.failed,
+                error=report.error,
+            )
+        return report
+
+    def _cycle(self, now: int, report: CycleReport, dry_run: bool) -> None:
+        memory = self.state.memory(self.job.name) if self.state else Memory(first_cycle=True)
+        table, columns = self._read(dry_run)
+        self._guard_mass_change(table, memory)
+        leads = parse_leads(table, columns, self.job, self._offset(now))
+        decided = plan(leads, memory, self.job, now, self.where)
+        report.leads = len(decided.leads)
+        report.keys_given = len(decided.new_keys)
+        if dry_run:
+            self._report_dry_run(decided, memory, columns, now, report)
+            return
+        assert self.state is not None and self.meta is not None
+        self.state.record_plan(self.job.name, decided, now)
+        self.state.expire_stale(
+            self.job.name,
+            now - SEVEN_DAYS + EXPIRY_MARGIN // 2,
+            now,
+            "could not be sent within Meta's 7-day window",
+        )
+        self._deliver(now, report)
+        after = self.state.memory(self.job.name)
+        cells = self._status_cells(decided, after, columns, report)
+        if cells:
+            self._write_back(decided, cells, columns, report)
+
+    # --- read ---------------------------------------------------------------------------
+    def _read(self, dry_run: bool) -> tuple[Table, ColumnMap]:
+        if self._columns is None:
+            self._learn_columns(self.sheet.read_header(), dry_run)
+        assert self._columns is not None and self._layout is not None
+        table = self.sheet.read(self._columns.to_read())
+        if Layout.of(table.header).positions != self._layout.positions:
+            # Someone moved or renamed columns since the last cycle: learn again, read again.
+            self._learn_columns(table.header, dry_run)
+            table = self.sheet.read(self._columns.to_read())
+        return table, self._columns
+
+    def _learn_columns(self, header: tuple[str, ...], dry_run: bool) -> None:
+        layout = Layout.of(header)
+        if not dry_run:
+            wanted = self.job.status_columns.headers()
+            if self.job.key_column:
+                wanted = wanted[1:]
+            layout = self.sheet.ensure_headers(layout, wanted)
+        try:
+            self._columns = (
+                resolve_columns(layout, self.job) if not dry_run else self._dry_columns(layout)
+            )
+        except MissingColumns as missing:
+            raise CycleError(
+                "the sheet is missing columns the config names: " + "; ".join(missing.problems)
+            ) from None
+        self._layout = layout
+
+    def _dry_columns(self, layout: Layout) -> ColumnMap:
+        """In a dry run, missing status columns are imagined at the right, as a real cycle would add them."""
+        wanted = self.job.status_columns.headers()
+        imagined = dict(layout.positions)
+        width = layout.width
+        for name in wanted:
+            if layout.find(name) is None:
+                width += 1
+                imagined[normalise_header(name)] = width
+        return resolve_columns(Layout(imagined, width), self.job)
+
+    def _offset(self, now: int) -> Any:
+        return utc_offset(self.sheet.time_zone, datetime.fromtimestamp(now, UTC))
+
+    def _guard_mass_change(self, table: Table, memory: Memory) -> None:
+        if memory.leads and table.data_rows == 0:
+            raise CycleError(
+                f"the sheet reads empty, but {len(memory.leads)} leads were seen before; nothing was "
+                "treated as gone. If the rows were moved, point jobs[].worksheet at them; if the sheet "
+                "was really cleared, move the state file aside to start afresh"
+            )
+
+    # --- deliver and record -------------------------------------------------------------
+    def _deliver(self, now: int, report: CycleReport) -> None:
+        assert self.state is not None and self.meta is not None
+        due = self.state.due_events(self.job.name, now)
+        if not due:
+            return
+        outcomes, stop = deliver(self.meta, self.job.dataset_id, due, self.job.test_event_code)
+        self.state.record_outcomes(self.job.name, outcomes, int(self.clock()))
+        self.state.set_blocked(self.job.name, stop.message if stop else None, now)
+        report.sent = sum(outcome.kind == "sent" for outcome in outcomes)
+        report.failed = sum(outcome.kind == "failed" for outcome in outcomes)
+        report.pending = sum(outcome.kind in ("pending", "blocked") for outcome in outcomes)
+        report.blocked = stop.message if stop else None
+        if stop:
+            log.error("job %s: sending paused: %s", self.job.name, stop.message)
+
+    # --- write back ---------------------------------------------------------------------
+    def _texts(self, decided: Plan, memory: Memory) -> dict[str, RowTexts]:
+        blocked = self.state.job_state(self.job.name).blocked_reason if self.state else None
+        view = JobView(self.job.test_event_code, blocked)
+        return {
+            lead.key: row_texts(
+                lead,
+                memory.leads.get(lead.key),
+                decided.notes.get(lead.key, ()),
+                view,
+                self.funnel_events,
+            )
+            for lead in decided.leads
+        }
+
+    def _status_cells(
+        self, decided: Plan, memory: Memory, columns: ColumnMap, report: CycleReport
+    ) -> dict[str, list[tuple[int, str]]]:
+        """Per lead key, the (column, text) pairs whose text differs from what the sheet shows."""
+        texts = self._texts(decided, memory)
+        new_keys = {lead.key for lead in decided.new_keys}
+        cells: dict[str, list[tuple[int, str]]] = {}
+        for lead in decided.leads:
+            wanted = texts[lead.key]
+            changes = [
+                (column, text)
+                for column, text, shown in (
+                    (columns.status, wanted.status, lead.shown_status),
+                    (columns.events, wanted.events, lead.shown_events),
+                    (columns.synced_at, wanted.synced_at, lead.shown_synced_at),
+                )
+                if text != shown
+            ]
+            if lead.key in new_keys:
+                changes.append((columns.key, lead.key))
+            if changes:
+                cells[lead.key] = changes
+            report.problems += bool(lead.problems or decided.notes.get(lead.key))
+        return cells
+
+    def _write_back(
+        self,
+        decided: Plan,
+        cells: dict[str, list[tuple[int, str]]],
+        columns: ColumnMap,
+        report: CycleReport,
+    ) -> None:
+        """Write to the rows where the keys stand *now*: people sort and insert rows mid-cycle."""
+        rows_now = self._locate(decided, columns)
+        writes = [
+            CellWrite(rows_now[key], column, text)
+            for key, changes in cells.items()
+            if key in rows_now
+            for column, text in changes
+        ]
+        self.sheet.write(writes)
+        report.cells_written = len(writes)
+
+    def _locate(self, decided: Plan, columns: ColumnMap) -> dict[str, int]:
+        new_leads = {lead.key: lead for lead in decided.new_keys}
+        to_read = columns.to_read() if new_leads else [columns.key]
+        table = self.sheet.read(to_read)
+        rows: dict[str, int] = {}
+        keyless: list[int] = []
+        for row in range(2, table.data_rows + 2):
+            key = str(table.cell(columns.key, row)).strip()
+            if key:
+                rows.setdefault(key, row)
+            else:
+                keyless.append(row)
+        for key, lead in new_leads.items():
+            row = self._find_keyless(lead, keyless, table, columns)
+            if row is not None:
+                rows[key] = row
+                keyless.remove(row)
+            else:
+                rows.pop(key, None)
+        return rows
+
+    def _find_keyless(
+        self, lead: Lead, keyless: list[int], table: Table, columns: ColumnMap
+    ) -> int | None:
+        stages = funnel(self.job)
+        offset = self._offset(int(self.clock()))
+        candidates = sorted(keyless, key=lambda row: abs(row - lead.row))
+        for row in candidates:
+            seen = parse_row(table, row, columns, self.job, stages, offset)
+            if (
+                seen is not None
+                and seen.fingerprint == lead.fingerprint
+                and (lead.fingerprint or row == lead.row)
+            ):
+                return row
+        return None
+
+    # --- dry run ------------------------------------------------------------------------
+    def _report_dry_run(
+        self, decided: Plan, memory: Memory, columns: ColumnMap, now: int, report: CycleReport
+    ) -> None:
+        rows = {lead.key: lead.row for lead in decided.leads}
+        for event in decided.events:
+            report.dry_run_lines.append(
+                {
+                    "job": self.job.name,
+                    "lead_key": event.lead_key,
+                    "row": rows.get(event.lead_key),
+                    "event": dict(event.payload),
+                }
+            )
+        cells = self._status_cells(decided, memory_after(memory, decided, now), columns, report)
+        for key, changes in cells.items():
+            for column, text in changes:
+                ref = a1.cell_ref(rows[key], column)
+                report.dry_run_lines.append({"job": self.job.name, "cell": ref, "value": text})

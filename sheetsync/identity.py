@@ -1,0 +1,424 @@
+"""Meta's normalisation and hashing of customer information (shared/META_CAPI.md).
+
+Pure functions. Each normaliser takes what a cell holds and returns the
+normalised values with any problems, written for the sales team ("phone '555'
+is too short"). Nothing here raises on bad input: a bad value is a problem,
+never an exception. Values that are already SHA-256 hex pass through unhashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import phonenumbers
+import pycountry
+
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SPLIT = re.compile(r"[,;\n]+")
+_SHEETS_EPOCH = date(1899, 12, 30)
+# Keys Meta can match on their own; names, gender and places only help alongside them.
+STRONG_KEYS = ("lead_id", "fbc", "em", "ph", "external_id")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    values: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClickId:
+    """A ready fbc value, or a bare fbclid still waiting for its click time."""
+
+    fbc: str | None = None
+    fbclid: str | None = None
+    problems: tuple[str, ...] = field(default=())
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_sha256(text: str) -> bool:
+    return bool(_HEX64.match(text))
+
+
+def hashed(value: str) -> str:
+    """Hash a normalised value once; a value that is already a SHA-256 hex passes through."""
+    return value.lower() if is_sha256(value) else sha256(value)
+
+
+def _text(cell: object) -> str:
+    if isinstance(cell, bool):
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return unicodedata.normalize("NFC", str(cell)).strip()
+
+
+def _pieces(cell: object) -> list[str]:
+    return [piece.strip() for piece in _SPLIT.split(_text(cell)) if piece.strip()]
+
+
+def _one(value: str | None, problem: str | None = None) -> Normalised:
+    if problem:
+        return Normalised((), (problem,))
+    return Normalised((value,) if value else ())
+
+
+# --- email and phone ------------------------------------------------------------
+# Problems about emails and phones never quote the value: the row shows it already,
+# and these texts also reach logs, where raw personal data must never appear.
+def _email_flaw(email: str) -> str:
+    if email.count("@") != 1:
+        return "it needs exactly one @"
+    if " " in email:
+        return "it has a space in it"
+    return "the part after @ needs a domain such as example.com"
+
+
+def normalise_email(cell: object) -> Normalised:
+    values: list[str] = []
+    problems: list[str] = []
+    for piece in _pieces(cell):
+        if is_sha256(piece):
+            values.append(piece.lower())
+            continue
+        email = piece.removeprefix("mailto:").strip().lower()
+        if _EMAIL.match(email):
+            values.append(email)
+        else:
+            problems.append(f"email is not a valid address ({_email_flaw(email)})")
+    return Normalised(tuple(dict.fromkeys(values)), tuple(problems))
+
+
+def normalise_phone(
+    cell: object, default_country: str | None, row_country: str | None = None
+) -> Normalised:
+    values: list[str] = []
+    problems: list[str] = []
+    region = (row_country or default_country or "").upper() or None
+    for piece in _pieces(cell):
+        if is_sha256(piece):
+            values.append(piece.lower())
+            continue
+        value, problem = _phone(piece, region)
+        if problem:
+            problems.append(problem)
+        elif value:
+            values.append(value)
+    return Normalised(tuple(dict.fromkeys(values)), tuple(problems))
+
+
+def _phone(text: str, region: str | None) -> tuple[str | None, str | None]:
+    cleaned = re.sub(r"^(tel|phone|ph|mobile|cell)\s*[:.]?\s*", "", text, flags=re.IGNORECASE)
+    cleaned = cleaned.strip()
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    digits = re.sub(r"\D", "", cleaned)
+    if not digits:
+        return None, "phone has no digits"
+    if not cleaned.startswith("+") and region is None:
+        return None, (
+            "phone has no country code; write it as +<country code>… "
+            "or set default_country for the job"
+        )
+    try:
+        number = phonenumbers.parse(cleaned, region)
+    except phonenumbers.NumberParseException:
+        return None, f"phone is not a phone number ({len(digits)} digits)"
+    if not phonenumbers.is_possible_number(number):
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        words = {
+            phonenumbers.ValidationResult.TOO_SHORT: "has too few digits",
+            phonenumbers.ValidationResult.TOO_LONG: "has too many digits",
+            phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "has an unknown country code",
+        }.get(reason, "is not a possible phone number")
+        return None, f"phone {words} ({len(digits)} digits)"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+"), None
+
+
+# --- names and places ---------------------------------------------------------------
+def _without_punctuation(text: str) -> str:
+    return "".join(ch for ch in text if not unicodedata.category(ch).startswith(("P", "S")))
+
+
+def normalise_name(cell: object) -> Normalised:
+    text = _text(cell)
+    if is_sha256(text):
+        return _one(text.lower())
+    return _one(" ".join(_without_punctuation(text.lower()).split()))
+
+
+def normalise_city(cell: object) -> Normalised:
+    text = _text(cell)
+    if is_sha256(text):
+        return _one(text.lower())
+    return _one("".join(_without_punctuation(text.lower()).split()))
+
+
+_COUNTRY_ALIASES = {
+    "uk": "gb",
+    "u.k.": "gb",
+    "england": "gb",
+    "britain": "gb",
+    "great britain": "gb",
+    "u.s.": "us",
+    "u.s.a.": "us",
+    "usa": "us",
+    "america": "us",
+    "us of a": "us",
+}
+
+
+def country_code(text: str) -> str | None:
+    """A country name, 2- or 3-letter code → ISO 3166-1 alpha-2, lower case."""
+    key = " ".join(text.strip().lower().split())
+    if not key:
+        return None
+    if key in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[key]
+    try:
+        return str(pycountry.countries.lookup(key).alpha_2).lower()
+    except LookupError:
+        pass
+    try:
+        matches = pycountry.countries.search_fuzzy(key)
+    except LookupError:
+        return None
+    return str(matches[0].alpha_2).lower() if len(matches) == 1 else None
+
+
+def normalise_country(cell: object) -> Normalised:
+    text = _text(cell)
+    if not text:
+        return Normalised()
+    if is_sha256(text):
+        return _one(text.lower())
+    code = country_code(text)
+    return _one(code, None if code else f"country {_shown(text)} is not a country name or code")
+
+
+def normalise_state(cell: object, country: str | None) -> Normalised:
+    """US states and Canadian provinces → 2-letter code; elsewhere lower case without punctuation."""
+    text = _text(cell)
+    if not text:
+        return Normalised()
+    if is_sha256(text):
+        return _one(text.lower())
+    plain = " ".join(_without_punctuation(text.lower()).split())
+    for region in [country.upper()] if country else ["US", "CA"]:
+        for subdivision in pycountry.subdivisions.get(country_code=region) or []:
+            short = subdivision.code.split("-")[1].lower()
+            if plain in (short, subdivision.name.lower()):
+                return _one(short)
+    return _one(plain.replace(" ", ""))
+
+
+def normalise_zip(cell: object, country: str | None) -> Normalised:
+    text = _text(cell)
+    if not text:
+        return Normalised()
+    if is_sha256(text):
+        return _one(text.lower())
+    plain = re.sub(r"[\s-]", "", text.lower())
+    if (country or "us").lower() == "us" and re.match(r"^\d{5}", plain):
+        return _one(plain[:5])
+    if (country or "").lower() == "us" and plain.isdigit() and len(plain) == 4:
+        return _one("0" + plain)  # a zip typed as a number loses its leading zero
+    return _one(plain)
+
+
+# --- dates, gender, ids -------------------------------------------------------------
+_DATE_FORMATS_MDY = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m.%d.%Y")
+_DATE_FORMATS_DMY = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
+_DATE_FORMATS_ANY = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y%m%d",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%B %d %Y",
+    "%b %d %Y",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+)
+
+
+def parse_date(cell: object, date_order: str = "mdy") -> date | None:
+    """A date as a sheet holds it: a serial day number, or text in a common format."""
+    if isinstance(cell, bool):
+        return None
+    if isinstance(cell, int | float):
+        if 1 <= cell < 2958466:  # Sheets' serial range (1899-12-31 … 9999-12-31)
+            return _SHEETS_EPOCH + timedelta(days=int(cell))
+        return None
+    text = " ".join(_text(cell).replace(",", ", ").split()).replace(" ,", ",")
+    ordered = _DATE_FORMATS_MDY if date_order == "mdy" else _DATE_FORMATS_DMY
+    for fmt in _DATE_FORMATS_ANY + ordered:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_moment(
+    cell: object, date_order: str = "mdy", utc_offset: timedelta = timedelta()
+) -> int | None:
+    """A date or date-time cell → Unix seconds (UTC). Serial numbers keep their time of day."""
+    if isinstance(cell, bool):
+        return None
+    if isinstance(cell, int | float) and 1 <= cell < 2958466:
+        moment = datetime(1899, 12, 30, tzinfo=UTC) + timedelta(days=float(cell)) - utc_offset
+        return int(moment.timestamp())
+    text = _text(cell)
+    if not text:
+        return None
+    for fmt in (
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%SZ",
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %H:%M",
+        "%d/%m/%Y %H:%M:%S",
+        "%d/%m/%Y %H:%M",
+    ):
+        if (fmt.startswith("%d/") and date_order != "dmy") or (
+            fmt.startswith("%m/") and date_order == "dmy"
+        ):
+            continue
+        try:
+            moment = datetime.strptime(text, fmt).replace(tzinfo=UTC) - utc_offset
+            return int(moment.timestamp())
+        except ValueError:
+            continue
+    day = parse_date(text, date_order)
+    if day is None:
+        return None
+    return int((datetime(day.year, day.month, day.day, tzinfo=UTC) - utc_offset).timestamp())
+
+
+def normalise_date_of_birth(cell: object, date_order: str = "mdy") -> Normalised:
+    text = _text(cell)
+    if not text:
+        return Normalised()
+    if is_sha256(text):
+        return _one(text.lower())
+    day = parse_date(cell, date_order)
+    if day is None or not 1900 <= day.year <= 2100:
+        return _one(None, f"date of birth {_shown(text)} is not a date (write e.g. 1997-02-16)")
+    return _one(day.strftime("%Y%m%d"))
+
+
+_GENDERS = {
+    "f": "f",
+    "female": "f",
+    "woman": "f",
+    "w": "f",
+    "femme": "f",
+    "mujer": "f",
+    "frau": "f",
+    "m": "m",
+    "male": "m",
+    "man": "m",
+    "homme": "m",
+    "hombre": "m",
+    "mann": "m",
+}
+
+
+def normalise_gender(cell: object) -> Normalised:
+    text = _text(cell).lower()
+    if not text:
+        return Normalised()
+    if is_sha256(text):
+        return _one(text)
+    code = _GENDERS.get(text.rstrip("."))
+    return _one(code) if code else Normalised()  # other answers are not sent, and not an error
+
+
+def normalise_external_id(cell: object) -> Normalised:
+    text = _text(cell)
+    return _one(text.lower() if is_sha256(text) else text)
+
+
+# --- Meta lead id and click id --------------------------------------------------------
+def lead_id_from_cell(cell: object) -> tuple[int | None, str | None]:
+    """Meta's lead id, only when it is certainly intact (never a Sheets-rounded number)."""
+    advice = "format the Lead ID column as plain text and paste the id again"
+    if isinstance(cell, bool) or cell == "":
+        return None, None
+    if isinstance(cell, int | float):
+        digits = str(int(cell)) if float(cell).is_integer() else ""
+        if len(digits) <= 15 and digits:
+            return (
+                (int(digits), None)
+                if len(digits) == 15
+                else (None, f"lead id {digits} is too short (Meta's lead ids have 15–17 digits)")
+            )
+        return (
+            None,
+            f"lead id {_format_float(cell)} lost digits because Sheets stored it as a number; {advice}",
+        )
+    text = re.sub(r"\s", "", _text(cell))
+    text = re.sub(r"^l:", "", text, flags=re.IGNORECASE)
+    if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", text):
+        return None, f"lead id {text} was rounded by Sheets (scientific notation); {advice}"
+    if not text.isdigit():
+        return None, f"lead id {_shown(text)} is not a number"
+    if not 15 <= len(text) <= 17:
+        return None, f"lead id {text} has {len(text)} digits; Meta's lead ids have 15–17"
+    return int(text), None
+
+
+def _format_float(value: float) -> str:
+    return f"{value:.6g}".upper().replace("E+", "E+")
+
+
+_FB_VALUE = re.compile(r"^fb\.\d+\.\d{13}\.[^.\s]+(\.[A-Za-z0-9_-]+)?$")
+_FBCLID_IN_URL = re.compile(r"[?&#]fbclid=([^&#\s]+)")
+
+
+def click_id_from_cell(cell: object) -> ClickId:
+    """A bare fbclid, a landing-page URL with fbclid=, or a ready fb.1.… value (kept byte for byte)."""
+    text = str(cell).strip() if not isinstance(cell, bool) else ""
+    if not text:
+        return ClickId()
+    if text.startswith("fb."):
+        if _FB_VALUE.match(text):
+            return ClickId(fbc=text)
+        return ClickId(
+            problems=(
+                f"click id {_shown(text)} looks like an fbc value but is badly formed "
+                "(expected fb.1.<13-digit milliseconds>.<fbclid>)",
+            )
+        )
+    found = _FBCLID_IN_URL.search(text)
+    if found:
+        text = found.group(1)
+    elif "://" in text or "?" in text:
+        return ClickId(problems=(f"click id: the link {_shown(text)} has no fbclid= in it",))
+    if re.search(r"[\s.]", text) or len(text) < 8:
+        return ClickId(problems=(f"click id {_shown(text)} is not an fbclid",))
+    return ClickId(fbclid=text)
+
+
+def build_fbc(fbclid: str, click_time_ms: int) -> str:
+    """fb.<subdomain index>.<click time ms>.<fbclid>; server side the subdomain index is 1."""
+    return f"fb.1.{click_time_ms}.{fbclid}"
+
+
+def _shown(text: str) -> str:
+    """Quote a value in a message, shortened; callers never pass raw emails or phones to logs."""
+    short = text if len(text) <= 40 else text[:37] + "…"
+    return f"'{short}'"

@@ -1,0 +1,341 @@
+"""Rows → `Lead` records, through the job's column mapping. Pure.
+
+A bad cell becomes a problem on its lead, never an exception. Customer
+information is normalised and hashed here, so nothing downstream (plan,
+state, logs) ever holds a raw email or phone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sheetsync import identity
+from sheetsync.config import JobConfig, Stage, funnel
+from sheetsync.table import Layout, Scalar, Table
+
+# user_data fields Meta wants hashed, and the column each one comes from.
+HASHED_FIELDS = {
+    "em": "email",
+    "ph": "phone",
+    "fn": "first_name",
+    "ln": "last_name",
+    "db": "date_of_birth",
+    "ge": "gender",
+    "ct": "city",
+    "st": "state",
+    "zp": "zip",
+    "country": "country",
+    "external_id": "external_id",
+}
+
+
+class MissingColumns(Exception):
+    """Configured headers that the sheet does not have (a fatal problem for the job)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Where each configured field stands in the sheet, by 1-based column."""
+
+    fields: Mapping[str, int]  # "email" → 3
+    stage_columns: Mapping[str, int]  # stage-column header → column (stage_columns mode)
+    value_columns: Mapping[str, int]  # value_column header → column
+    key: int
+    status: int
+    events: int
+    synced_at: int
+
+    def to_read(self) -> list[int]:
+        wanted = {
+            *self.fields.values(),
+            *self.stage_columns.values(),
+            *self.value_columns.values(),
+            self.key,
+            self.status,
+            self.events,
+            self.synced_at,
+        }
+        return sorted(wanted)
+
+
+@dataclass(frozen=True)
+class ReachedStage:
+    event: str
+    label: str
+    stated_at: int | None  # the time the sheet gives for it, if any (Unix seconds)
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Lead:
+    row: int
+    key: str  # "" until sheetsync gives the row one
+    reached: tuple[ReachedStage, ...]
+    created_at: int | None
+    user_data: tuple[tuple[str, tuple[str, ...]], ...]  # hashed, sorted by field name
+    lead_id: int | None
+    fbc: str | None
+    fbclid: str | None
+    problems: tuple[str, ...]
+    shown_status: str = ""
+    shown_events: str = ""
+    shown_synced_at: str = ""
+    fingerprint: str = ""  # identifies the person for a stable new key (hash of the strongest id)
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    def match_key_names(self) -> list[str]:
+        names = ["lead_id"] if self.lead_id else []
+        names += ["fbc"] if self.fbc or self.fbclid else []
+        names += [name for name, values in self.user_data if values]
+        return names
+
+    def has_strong_key(self) -> bool:
+        return any(name in identity.STRONG_KEYS for name in self.match_key_names())
+
+
+def resolve_columns(layout: Layout, job: JobConfig) -> ColumnMap:
+    """Find every configured header; raise MissingColumns naming each that is absent."""
+    problems: list[str] = []
+    found_headers = ", ".join(f"'{name}'" for name in layout.positions) or "none"
+
+    def find(header: str, where: str) -> int:
+        position = layout.find(header)
+        if position is None:
+            problems.append(f"{where}: no column headed '{header}' in the sheet")
+            return 0
+        return position
+
+    fields = {
+        name: find(header, f"jobs[{job.name}].columns.{name}")
+        for name, header in job.columns.mapped().items()
+    }
+    stage_columns = {
+        header: find(header, f"jobs[{job.name}].stage_columns") for header in job.stage_columns
+    }
+    value_columns = {
+        stage.value_column: find(stage.value_column, f"jobs[{job.name}].stages.{stage.label}")
+        for stage in funnel(job)
+        if stage.value_column
+    }
+    key_header = job.key_column or job.status_columns.key
+    status = job.status_columns
+    column_map = ColumnMap(
+        fields,
+        stage_columns,
+        value_columns,
+        find(key_header, "key column"),
+        find(status.status, "status"),
+        find(status.events, "status"),
+        find(status.synced_at, "status"),
+    )
+    if problems:
+        raise MissingColumns([*problems, f"the header row has: {found_headers}"])
+    return column_map
+
+
+def utc_offset(time_zone: str, at: datetime) -> timedelta:
+    """The sheet's offset from UTC, for dates typed without a zone."""
+    try:
+        return ZoneInfo(time_zone).utcoffset(at) or timedelta()
+    except (ZoneInfoNotFoundError, ValueError):
+        return timedelta()
+
+
+def parse_leads(
+    table: Table, columns: ColumnMap, job: JobConfig, offset: timedelta = timedelta()
+) -> list[Lead]:
+    stages = funnel(job)
+    leads = []
+    for row in range(2, table.data_rows + 2):
+        lead = parse_row(table, row, columns, job, stages, offset)
+        if lead is not None:
+            leads.append(lead)
+    return leads
+
+
+def _cell(table: Table, columns: ColumnMap, name: str, row: int) -> Scalar:
+    column = columns.fields.get(name)
+    return table.cell(column, row) if column else ""
+
+
+def _blank(value: Scalar) -> bool:
+    return value == "" or value is None
+
+
+def parse_row(
+    table: Table,
+    row: int,
+    columns: ColumnMap,
+    job: JobConfig,
+    stages: list[Stage],
+    offset: timedelta,
+) -> Lead | None:
+    data_columns = [*columns.fields.values(), *columns.stage_columns.values()]
+    if all(_blank(table.cell(column, row)) for column in data_columns):
+        return None  # an empty row is not a lead
+    problems: list[str] = []
+    created_cell = _cell(table, columns, "created_at", row)
+    created_at = identity.parse_moment(created_cell, job.date_order, offset)
+    if not _blank(created_cell) and created_at is None:
+        problems.append(f"{job.columns.created_at} '{created_cell}' is not a date")
+    reached = _reached_stages(table, row, columns, job, stages, created_at, offset, problems)
+    user_data = _user_data(table, columns, job, row, problems)
+    lead_id, lead_problem = identity.lead_id_from_cell(_cell(table, columns, "lead_id", row))
+    if lead_problem:
+        problems.append(lead_problem)
+    click = identity.click_id_from_cell(
+        _cell(table, columns, "fbc", row) or _cell(table, columns, "fbclid", row)
+    )
+    problems.extend(click.problems)
+    fingerprint_source = next(
+        (str(value) for value in (lead_id, click.fbclid, click.fbc) if value),
+        next(
+            (
+                values[0]
+                for name, values in user_data
+                if name in ("em", "ph", "external_id") and values
+            ),
+            "",
+        ),
+    )
+    return Lead(
+        row=row,
+        key=_key_text(table.cell(columns.key, row)),
+        reached=reached,
+        created_at=created_at,
+        user_data=user_data,
+        lead_id=lead_id,
+        fbc=click.fbc,
+        fbclid=click.fbclid,
+        problems=tuple(dict.fromkeys(problems)),
+        shown_status=str(table.cell(columns.status, row)),
+        shown_events=str(table.cell(columns.events, row)),
+        shown_synced_at=str(table.cell(columns.synced_at, row)),
+        fingerprint=hashlib.sha256(fingerprint_source.encode()).hexdigest()[:16]
+        if fingerprint_source
+        else "",
+    )
+
+
+def _key_text(value: Scalar) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if isinstance(value, bool) else str(value).strip()
+
+
+def _user_data(
+    table: Table, columns: ColumnMap, job: JobConfig, row: int, problems: list[str]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    def cell(name: str) -> Scalar:
+        return _cell(table, columns, name, row)
+
+    country = identity.normalise_country(cell("country"))
+    row_country = (
+        country.values[0].upper() if country.values and len(country.values[0]) == 2 else None
+    )
+    results = {
+        "em": identity.normalise_email(cell("email")),
+        "ph": identity.normalise_phone(cell("phone"), job.default_country, row_country),
+        "fn": identity.normalise_name(cell("first_name")),
+        "ln": identity.normalise_name(cell("last_name")),
+        "db": identity.normalise_date_of_birth(cell("date_of_birth"), job.date_order),
+        "ge": identity.normalise_gender(cell("gender")),
+        "ct": identity.normalise_city(cell("city")),
+        "st": identity.normalise_state(cell("state"), row_country or job.default_country),
+        "zp": identity.normalise_zip(cell("zip"), row_country or job.default_country),
+        "country": country,
+        "external_id": identity.normalise_external_id(cell("external_id")),
+    }
+    user_data = []
+    for name, result in sorted(results.items()):
+        problems.extend(result.problems)
+        if result.values:
+            user_data.append((name, tuple(identity.hashed(value) for value in result.values)))
+    return tuple(user_data)
+
+
+def _reached_stages(
+    table: Table,
+    row: int,
+    columns: ColumnMap,
+    job: JobConfig,
+    stages: list[Stage],
+    created_at: int | None,
+    offset: timedelta,
+    problems: list[str],
+) -> tuple[ReachedStage, ...]:
+    """The funnel stages this row has reached: every stage up to the furthest one."""
+    stated: dict[int, int | None] = {}
+    if job.stage_columns:
+        for index, stage in enumerate(stages):
+            value = table.cell(columns.stage_columns[stage.label], row)
+            if _blank(value) or value is False or str(value).strip().upper() == "FALSE":
+                continue
+            stated[index] = (
+                None if value is True else identity.parse_moment(value, job.date_order, offset)
+            )
+        furthest = max(stated, default=-1)
+    else:
+        label = table.cell(columns.fields["stage"], row)
+        furthest = _stage_index(str(label), stages, job, problems)
+    if stages and furthest >= 0 and created_at is not None:
+        stated[0] = stated.get(0) or created_at
+    return tuple(
+        ReachedStage(
+            stage.event,
+            stage.label,
+            stated.get(index),
+            _stage_value(table, row, columns, job, stage, problems),
+        )
+        for index, stage in enumerate(stages[: furthest + 1])
+    )
+
+
+def _stage_index(label: str, stages: list[Stage], job: JobConfig, problems: list[str]) -> int:
+    wanted = " ".join(label.split()).lower()
+    if not wanted:
+        return -1
+    for index, stage in enumerate(stages):
+        if " ".join(stage.label.split()).lower() == wanted:
+            return index
+    if wanted in {" ".join(ignored.split()).lower() for ignored in job.ignore_stages}:
+        return -1
+    known = ", ".join(stage.label for stage in stages)
+    problems.append(f"unknown stage '{label.strip()}'; known: {known}")
+    return -1
+
+
+_MONEY = re.compile(r"[^\d.,\-]")
+
+
+def _stage_value(
+    table: Table, row: int, columns: ColumnMap, job: JobConfig, stage: Stage, problems: list[str]
+) -> float | None:
+    if stage.value is not None:
+        return stage.value
+    header = stage.value_column or job.columns.value
+    if not header:
+        return None
+    column = (
+        columns.value_columns.get(header) if stage.value_column else columns.fields.get("value")
+    )
+    value = table.cell(column, row) if column else ""
+    if _blank(value):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = _MONEY.sub("", str(value)).replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        problems.append(f"{header} '{value}' is not a number; {stage.event} sent without a value")
+        return None

@@ -1,0 +1,60 @@
+"""Logging for people (text to stderr; journald adds timestamps) or pipelines (JSON lines).
+
+A filter scrubs registered secrets from every record as a last line of defence:
+no code path should log the token, and this makes sure none does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+_secrets: set[str] = set()
+
+
+def redact(secret: str) -> None:
+    """Register a value that must never appear in a log line."""
+    if len(secret) >= 6:
+        _secrets.add(secret)
+
+
+def scrub(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+class _ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = None
+        return True
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["traceback"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_ScrubFilter())
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("urllib3", "apscheduler", "google", "gspread"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)

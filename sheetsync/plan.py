@@ -1,0 +1,407 @@
+"""The diff: (leads, memory, job, now) → what to send, what to record, which keys to give.
+
+Pure: no clock (`now` comes in), no I/O, no SQLite. Its rules:
+- each (lead, event) is sent once, ever; a lead that jumps ahead gets the
+  earlier funnel stages too, each no later than the stage after it;
+- first sight is not a change: on a job's first cycle, leads whose own dates
+  are not recent become a baseline and are never sent (shared/DESIGN.md);
+- event times come from the sheet, else from the moment a stage was first
+  seen (remembered); never before the lead was created, never in the future;
+- events too old for Meta's 7-day window are recorded as expired, not sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sheetsync.config import JobConfig
+from sheetsync.identity import build_fbc
+from sheetsync.leads import Lead
+
+SEVEN_DAYS = 7 * 24 * 3600
+EXPIRY_MARGIN = 3600  # an event this close to 7 days old would likely expire in flight
+
+
+@dataclass(frozen=True)
+class EventMemory:
+    status: str  # pending | sent | failed | expired | baseline | recovered
+    event_time: int | None = None
+    event_id: str | None = None
+    detail: str = ""
+    at: int | None = None  # when it reached this status
+    input_hash: str = (
+        ""  # what the row held when it was planned (a failed event waits for a change)
+    )
+    match_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeadMemory:
+    first_seen_at: int
+    click_time_ms: int | None = None
+    stage_seen_at: Mapping[str, int] = field(default_factory=dict)
+    events: Mapping[str, EventMemory] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Memory:
+    first_cycle: bool
+    leads: Mapping[str, LeadMemory] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Where:
+    """What makes an event id unique across sheets."""
+
+    spreadsheet_id: str
+    worksheet: str
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    lead_key: str
+    event_name: str
+    event_id: str
+    event_time: int
+    payload: Mapping[str, Any]
+    input_hash: str
+    match_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An event recorded without being sent (baseline, expired, recovered from the sheet)."""
+
+    lead_key: str
+    event_name: str
+    status: str
+    event_time: int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What sheetsync saw of a lead this cycle, to remember."""
+
+    lead_key: str
+    first_seen_at: int
+    click_time_ms: int | None
+    stage_seen_at: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Plan:
+    leads: tuple[Lead, ...]  # every lead, with its key (new ones included)
+    new_keys: tuple[Lead, ...]  # leads whose key cell sheetsync must fill
+    observations: tuple[Observation, ...]
+    events: tuple[PlannedEvent, ...]
+    decisions: tuple[Decision, ...]
+    notes: Mapping[str, tuple[str, ...]]  # lead key → problems found while planning
+
+
+def event_id_for(where: Where, lead_key: str, event_name: str, resend: int = 0) -> str:
+    source = f"{where.spreadsheet_id}|{where.worksheet}|{lead_key}|{event_name}"
+    if resend:
+        source += f"|resend-{resend}"
+    return hashlib.sha256(source.encode()).hexdigest()[:32]
+
+
+def new_key(seed: str) -> str:
+    """A short key derived from what identifies the row, so a crash before the key is written
+    gives the same key again next cycle (and so the same event ids)."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return base64.b32encode(digest).decode().lower()[:10]
+
+
+def plan(leads: list[Lead], memory: Memory, job: JobConfig, now: int, where: Where) -> Plan:
+    keyed, new_keys, notes, copies = _assign_keys(leads, job, where)
+    observations: list[Observation] = []
+    events: list[PlannedEvent] = []
+    decisions: list[Decision] = []
+    for lead in keyed:
+        remembered = memory.leads.get(lead.key)
+        observation = _observe(lead, remembered, now)
+        if remembered is None or observation != _observe_unchanged(remembered, lead.key):
+            observations.append(observation)
+        baseline_reason = _baseline_reason(lead, remembered, memory, job, now, copies)
+        lead_events, lead_decisions, lead_notes = _plan_lead(
+            lead, remembered, observation, baseline_reason, job, now, where
+        )
+        events += lead_events
+        decisions += lead_decisions
+        if lead_notes:
+            notes[lead.key] = notes.get(lead.key, ()) + lead_notes
+    return Plan(
+        tuple(keyed), tuple(new_keys), tuple(observations), tuple(events), tuple(decisions), notes
+    )
+
+
+def _assign_keys(
+    leads: list[Lead], job: JobConfig, where: Where
+) -> tuple[list[Lead], list[Lead], dict[str, tuple[str, ...]], set[str]]:
+    """Keep each row's key; give keys to rows without one and to copies of another row."""
+    seen: set[str] = {lead.key for lead in leads if lead.key}
+    used: set[str] = set()
+    keyed: list[Lead] = []
+    new_keys: list[Lead] = []
+    notes: dict[str, tuple[str, ...]] = {}
+    copies: set[str] = set()
+    for lead in leads:
+        if lead.key and lead.key not in used:
+            used.add(lead.key)
+            keyed.append(lead)
+            continue
+        if job.key_column:  # the team manages its own keys: sheetsync never writes them
+            continue
+        copy_of = lead.key
+        seed = f"{where.spreadsheet_id}|{where.worksheet}|{copy_of}|{lead.fingerprint or f'row {lead.row}'}"
+        key = new_key(seed)
+        attempt = 1
+        while key in used or key in seen:
+            attempt += 1
+            key = new_key(f"{seed}|{attempt}")
+        used.add(key)
+        given = replace(lead, key=key)
+        keyed.append(given)
+        new_keys.append(given)
+        if copy_of:
+            copies.add(key)
+            notes[key] = (
+                f"copy of the row with key {copy_of}: given its own key; "
+                "stages it already had are not sent again",
+            )
+    return keyed, new_keys, notes, copies
+
+
+def _observe(lead: Lead, remembered: LeadMemory | None, now: int) -> Observation:
+    seen = dict(remembered.stage_seen_at) if remembered else {}
+    for stage in lead.reached:
+        seen.setdefault(stage.event, now)
+    click_ms = remembered.click_time_ms if remembered else None
+    if click_ms is None and (lead.fbclid or lead.fbc):
+        click_ms = (lead.created_at or now) * 1000
+    first_seen = remembered.first_seen_at if remembered else now
+    return Observation(lead.key, first_seen, click_ms, seen)
+
+
+def _observe_unchanged(remembered: LeadMemory, key: str) -> Observation:
+    return Observation(
+        key, remembered.first_seen_at, remembered.click_time_ms, dict(remembered.stage_seen_at)
+    )
+
+
+def _is_recent(lead: Lead, now: int) -> bool:
+    dates = [lead.created_at, *(stage.stated_at for stage in lead.reached)]
+    return any(moment is not None and moment >= now - SEVEN_DAYS for moment in dates)
+
+
+def _baseline_reason(
+    lead: Lead,
+    remembered: LeadMemory | None,
+    memory: Memory,
+    job: JobConfig,
+    now: int,
+    copies: set[str],
+) -> str | None:
+    if lead.key in copies:
+        return "copied row"
+    if remembered is not None or not memory.first_cycle:
+        return None
+    if job.initial_sync == "all":
+        return None
+    if job.initial_sync == "none" or not _is_recent(lead, now):
+        return "there before sheetsync started"
+    return None
+
+
+def _input_hash(lead: Lead) -> str:
+    material = repr(
+        (
+            lead.user_data,
+            lead.lead_id,
+            lead.fbc,
+            lead.fbclid,
+            lead.created_at,
+            [(stage.event, stage.value, stage.stated_at) for stage in lead.reached],
+        )
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def _plan_lead(
+    lead: Lead,
+    remembered: LeadMemory | None,
+    observation: Observation,
+    baseline_reason: str | None,
+    job: JobConfig,
+    now: int,
+    where: Where,
+) -> tuple[list[PlannedEvent], list[Decision], tuple[str, ...]]:
+    known = dict(remembered.events) if remembered else {}
+    shown_as_sent = {name.strip() for name in lead.shown_events.split(",")}
+    times = _event_times(lead, known, observation, now)
+    input_hash = _input_hash(lead)
+    events: list[PlannedEvent] = []
+    decisions: list[Decision] = []
+    notes: list[str] = []
+    enough = enough_to_match(lead)
+    for stage in lead.reached:
+        previous = known.get(stage.event)
+        if previous is not None and (
+            previous.status != "failed" or previous.input_hash == input_hash
+        ):
+            continue  # decided before: sent once, ever (a failed one waits for the row to change)
+        event_time = times[stage.event]
+        if baseline_reason is not None:
+            decisions.append(Decision(lead.key, stage.event, "baseline", None, baseline_reason))
+        elif remembered is None and stage.event in shown_as_sent:
+            # The state was lost but the row says this was sent: trust the sheet, do not resend.
+            decisions.append(
+                Decision(lead.key, stage.event, "recovered", None, "listed in Sent Events")
+            )
+        elif event_time < now - SEVEN_DAYS + EXPIRY_MARGIN:
+            day = datetime.fromtimestamp(event_time, UTC).strftime("%Y-%m-%d")
+            decisions.append(
+                Decision(
+                    lead.key,
+                    stage.event,
+                    "expired",
+                    event_time,
+                    f"happened {day}, more than 7 days ago; Meta only takes events "
+                    "up to 7 days old",
+                )
+            )
+        elif not enough:
+            continue  # remembered as seen; sent once the row has a key Meta can match
+        else:
+            events.append(
+                _event(
+                    lead, stage.event, stage.value, event_time, observation, job, where, input_hash
+                )
+            )
+    if (
+        not enough
+        and baseline_reason is None
+        and any(stage.event not in known for stage in lead.reached)
+    ):
+        notes.append(_insufficient_keys_advice(job))
+    return events, decisions, tuple(notes)
+
+
+def _event_times(
+    lead: Lead, known: Mapping[str, EventMemory], observation: Observation, now: int
+) -> dict[str, int]:
+    """Each reached stage's time: the sheet's, else first seen; within [created, now]; in funnel order."""
+    times: dict[str, int] = {}
+    for stage in lead.reached:
+        remembered = known.get(stage.event)
+        if remembered is not None and remembered.event_time is not None:
+            times[stage.event] = remembered.event_time  # fixed once planned: a resend keeps it
+            continue
+        moment = stage.stated_at or observation.stage_seen_at.get(stage.event, now)
+        if lead.created_at is not None:
+            moment = max(moment, lead.created_at)
+        times[stage.event] = min(moment, now)
+    ordered = [stage.event for stage in lead.reached]
+    for earlier, later in reversed(list(itertools.pairwise(ordered))):
+        if known.get(earlier) is None or known[earlier].event_time is None:
+            times[earlier] = min(times[earlier], times[later])
+    return times
+
+
+def enough_to_match(lead: Lead) -> bool:
+    """Meta refuses events whose only keys are weak combinations (2804050); check before sending."""
+    names = set(lead.match_key_names())
+    if names & {"lead_id", "fbc", "em", "ph", "external_id"}:
+        return True
+    return {"fn", "ln"} <= names and bool(names & {"zp", "ct", "db"})
+
+
+def _insufficient_keys_advice(job: JobConfig) -> str:
+    columns = job.columns
+    wanted = [
+        header
+        for header in (columns.email, columns.phone, columns.lead_id, columns.fbclid)
+        if header
+    ]
+    fill = (
+        " or ".join(wanted)
+        if wanted
+        else "an email, phone or lead id column (add one to the config)"
+    )
+    return f"not sent: nothing Meta can match this lead by; fill {fill}"
+
+
+def _event(
+    lead: Lead,
+    event_name: str,
+    value: float | None,
+    event_time: int,
+    observation: Observation,
+    job: JobConfig,
+    where: Where,
+    input_hash: str,
+) -> PlannedEvent:
+    user_data: dict[str, Any] = {}
+    if lead.lead_id is not None:
+        user_data["lead_id"] = lead.lead_id
+    if lead.fbc:
+        user_data["fbc"] = lead.fbc
+    elif lead.fbclid and observation.click_time_ms is not None:
+        user_data["fbc"] = build_fbc(lead.fbclid, observation.click_time_ms)
+    for name, values in lead.user_data:
+        user_data[name] = list(values)
+    custom_data: dict[str, Any] = {
+        "event_source": "crm",
+        "lead_event_source": job.lead_event_source,
+    }
+    if value is not None:
+        custom_data["value"] = int(value) if float(value).is_integer() else value
+        custom_data["currency"] = job.currency
+    event_id = event_id_for(where, lead.key, event_name)
+    payload = {
+        "event_name": event_name,
+        "event_time": event_time,
+        "event_id": event_id,
+        "action_source": "system_generated",
+        "user_data": user_data,
+        "custom_data": custom_data,
+    }
+    return PlannedEvent(
+        lead.key, event_name, event_id, event_time, payload, input_hash, tuple(user_data)
+    )
+
+
+def memory_after(memory: Memory, decided: Plan, now: int) -> Memory:
+    """The memory as it will be once the plan is recorded (events not yet sent are pending)."""
+    leads = dict(memory.leads)
+    for observation in decided.observations:
+        known = leads.get(observation.lead_key)
+        leads[observation.lead_key] = LeadMemory(
+            observation.first_seen_at,
+            observation.click_time_ms,
+            observation.stage_seen_at,
+            known.events if known else {},
+        )
+    for event in decided.events:
+        lead = leads[event.lead_key]
+        events = dict(lead.events)
+        events[event.event_name] = EventMemory(
+            "pending", event.event_time, event.event_id, "", now, event.input_hash, event.match_keys
+        )
+        leads[event.lead_key] = replace(lead, events=events)
+    for decision in decided.decisions:
+        lead = leads[decision.lead_key]
+        events = dict(lead.events)
+        events.setdefault(
+            decision.event_name,
+            EventMemory(decision.status, decision.event_time, None, decision.detail, now),
+        )
+        leads[decision.lead_key] = replace(lead, events=events)
+    return Memory(memory.first_cycle, leads)

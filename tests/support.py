@@ -1,0 +1,124 @@
+"""Helpers for scenario tests: configs pointed at the emulators, a movable clock, the lead sheet."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sheetsync import config as config_module
+from sheetsync.config import Config
+from sheetsync.emulator import Emulators
+from sheetsync.runtime import Runtime, build
+
+TOKEN = "EAAB-test-token-that-must-never-leak-0123456789"
+HEADER = ["Name", "Email", "Phone", "Lead ID", "fbclid", "Created", "Stage", "Deal Value"]
+
+
+@dataclass
+class Clock:
+    now: float
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def day(moment: float) -> str:
+    """A date-time as a person types it into the sheet."""
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def job_config(**overrides: Any) -> dict[str, Any]:
+    job: dict[str, Any] = {
+        "name": "sales",
+        "spreadsheet": "https://docs.google.com/spreadsheets/d/sheet1/edit#gid=0",
+        "worksheet": "Leads",
+        "dataset_id": "123456789012345",
+        "poll_interval": "60s",
+        "default_country": "US",
+        "currency": "USD",
+        "initial_sync": "all",
+        "columns": {
+            "email": "Email",
+            "phone": "Phone",
+            "lead_id": "Lead ID",
+            "fbclid": "fbclid",
+            "created_at": "Created",
+            "stage": "Stage",
+        },
+        "stages": {
+            "New": "Lead",
+            "Qualified": {"event": "QualifiedLead", "value": 100},
+            "Meeting Booked": "Schedule",
+            "Won": {"event": "Purchase", "value_column": "Deal Value"},
+        },
+        "ignore_stages": ["Lost", "Junk"],
+    }
+    job.update(overrides)
+    return job
+
+
+def config_dict(
+    emulators: Emulators, state_path: Path, jobs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "state_path": str(state_path),
+        "google": {"api_base_url": emulators.sheets_url, "anonymous": True, "timeout": 5},
+        "meta": {"graph_base_url": emulators.graph_url, "api_version": "v26.0", "timeout": 2},
+        "jobs": jobs or [job_config()],
+    }
+
+
+def write_config(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def runtime(
+    emulators: Emulators,
+    tmp_path: Path,
+    clock: Clock,
+    jobs: list[dict[str, Any]] | None = None,
+    dry_run: bool = False,
+) -> Runtime:
+    os.environ["META_ACCESS_TOKEN"] = TOKEN
+    config: Config = config_module.parse(config_dict(emulators, tmp_path / "state.db", jobs))
+    return build(config, dry_run=dry_run, clock=clock, sleep=lambda seconds: None)
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "META_ACCESS_TOKEN": TOKEN, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "sheetsync.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def sheet_rows(
+    emulators: Emulators, spreadsheet: str = "sheet1", worksheet: str = "Leads"
+) -> list[dict[str, str]]:
+    """The worksheet as a person sees it, one dict per data row keyed by header."""
+    shown = emulators.sheets.worksheet(spreadsheet, worksheet).displayed()
+    header = shown[0]
+    return [
+        dict(zip(header, row + [""] * (len(header) - len(row)), strict=True)) for row in shown[1:]
+    ]
