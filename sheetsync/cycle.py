@@ -128,7 +128,9 @@ class JobRunner:
             return
         assert self.state is not None and self.meta is not None
         self.state.record_plan(self.job.name, decided, now)
-        self.state.expire_stale(
+        report.expired = sum(decision.status == "expired" for decision in decided.decisions)
+        report.baseline = sum(decision.status == "baseline" for decision in decided.decisions)
+        report.expired += self.state.expire_stale(
             self.job.name,
             now - SEVEN_DAYS + EXPIRY_MARGIN // 2,
             now,
