@@ -271,30 +271,28 @@ class JobRunner:
         new_leads = {lead.key: lead for lead in decided.new_keys}
         to_read = columns.to_read() if new_leads else [columns.key]
         table = self.sheet.read(to_read)
-        rows: dict[str, int] = {}
-        keyless: list[int] = []
+        rows_by_key: dict[str, list[int]] = {}
         for row in range(2, table.data_rows + 2):
-            key = str(table.cell(columns.key, row)).strip()
-            if key:
-                rows.setdefault(key, row)
-            else:
-                keyless.append(row)
+            rows_by_key.setdefault(str(table.cell(columns.key, row)).strip(), []).append(row)
+        keyless = rows_by_key.pop("", [])
+        rows = {key: found[0] for key, found in rows_by_key.items()}
         for key, lead in new_leads.items():
-            row = self._find_keyless(lead, keyless, table, columns)
+            copied = decided.copied_from.get(key)
+            # A copy stands among the later rows carrying the key it copied; a new lead among keyless rows.
+            candidates = rows_by_key.get(copied, [])[1:] if copied else keyless
+            row = self._find_row(lead, candidates, table, columns)
             if row is not None:
                 rows[key] = row
-                keyless.remove(row)
-            else:
-                rows.pop(key, None)
+                candidates.remove(row)
         return rows
 
-    def _find_keyless(
-        self, lead: Lead, keyless: list[int], table: Table, columns: ColumnMap
+    def _find_row(
+        self, lead: Lead, candidates: list[int], table: Table, columns: ColumnMap
     ) -> int | None:
+        """The candidate row that holds this lead: the same person, nearest to where it was read."""
         stages = funnel(self.job)
         offset = self._offset(int(self.clock()))
-        candidates = sorted(keyless, key=lambda row: abs(row - lead.row))
-        for row in candidates:
+        for row in sorted(candidates, key=lambda row: abs(row - lead.row)):
             seen = parse_row(table, row, columns, self.job, stages, offset)
             if (
                 seen is not None

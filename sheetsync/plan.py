@@ -103,6 +103,9 @@ class Plan:
     events: tuple[PlannedEvent, ...]
     decisions: tuple[Decision, ...]
     notes: Mapping[str, tuple[str, ...]]  # lead key → problems found while planning
+    copied_from: Mapping[str, str] = field(
+        default_factory=dict
+    )  # new key → the key its row had copied
 
 
 def event_id_for(where: Where, lead_key: str, event_name: str, resend: int = 0) -> str:
@@ -120,7 +123,7 @@ def new_key(seed: str) -> str:
 
 
 def plan(leads: list[Lead], memory: Memory, job: JobConfig, now: int, where: Where) -> Plan:
-    keyed, new_keys, notes, copies = _assign_keys(leads, job, where)
+    keyed, new_keys, notes, copied_from = _assign_keys(leads, job, where)
     observations: list[Observation] = []
     events: list[PlannedEvent] = []
     decisions: list[Decision] = []
@@ -129,7 +132,7 @@ def plan(leads: list[Lead], memory: Memory, job: JobConfig, now: int, where: Whe
         observation = _observe(lead, remembered, now)
         if remembered is None or observation != _observe_unchanged(remembered, lead.key):
             observations.append(observation)
-        baseline_reason = _baseline_reason(lead, remembered, memory, job, now, copies)
+        baseline_reason = _baseline_reason(lead, remembered, memory, job, now, set(copied_from))
         lead_events, lead_decisions, lead_notes = _plan_lead(
             lead, remembered, observation, baseline_reason, job, now, where
         )
@@ -138,20 +141,26 @@ def plan(leads: list[Lead], memory: Memory, job: JobConfig, now: int, where: Whe
         if lead_notes:
             notes[lead.key] = notes.get(lead.key, ()) + lead_notes
     return Plan(
-        tuple(keyed), tuple(new_keys), tuple(observations), tuple(events), tuple(decisions), notes
+        tuple(keyed),
+        tuple(new_keys),
+        tuple(observations),
+        tuple(events),
+        tuple(decisions),
+        notes,
+        copied_from,
     )
 
 
 def _assign_keys(
     leads: list[Lead], job: JobConfig, where: Where
-) -> tuple[list[Lead], list[Lead], dict[str, tuple[str, ...]], set[str]]:
+) -> tuple[list[Lead], list[Lead], dict[str, tuple[str, ...]], dict[str, str]]:
     """Keep each row's key; give keys to rows without one and to copies of another row."""
     seen: set[str] = {lead.key for lead in leads if lead.key}
     used: set[str] = set()
     keyed: list[Lead] = []
     new_keys: list[Lead] = []
     notes: dict[str, tuple[str, ...]] = {}
-    copies: set[str] = set()
+    copies: dict[str, str] = {}
     for lead in leads:
         if lead.key and lead.key not in used:
             used.add(lead.key)
@@ -171,7 +180,7 @@ def _assign_keys(
         keyed.append(given)
         new_keys.append(given)
         if copy_of:
-            copies.add(key)
+            copies[key] = copy_of
             notes[key] = (
                 f"copy of the row with key {copy_of}: given its own key; "
                 "stages it already had are not sent again",

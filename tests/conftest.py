@@ -26,6 +26,14 @@ from sheetsync.emulator import Emulators  # noqa: E402
 from sheetsync.sheet import connect  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _close_runtimes() -> Iterator[None]:
+    yield
+    from support import close_runtimes
+
+    close_runtimes()
+
+
 @pytest.fixture
 def emulators() -> Iterator[Emulators]:
     with Emulators() as running:

@@ -96,7 +96,17 @@ def runtime(
 ) -> Runtime:
     os.environ["META_ACCESS_TOKEN"] = TOKEN
     config: Config = config_module.parse(config_dict(emulators, tmp_path / "state.db", jobs))
-    return build(config, dry_run=dry_run, clock=clock, sleep=lambda seconds: None)
+    built = build(config, dry_run=dry_run, clock=clock, sleep=lambda seconds: None)
+    OPEN_RUNTIMES.append(built)
+    return built
+
+
+OPEN_RUNTIMES: list[Runtime] = []  # closed after each test by conftest
+
+
+def close_runtimes() -> None:
+    while OPEN_RUNTIMES:
+        OPEN_RUNTIMES.pop().close()
 
 
 def run_cli(
