@@ -1,0 +1,197 @@
+"""`sheetsync run`: every job on its poll interval, under APScheduler 3.x, speaking to systemd.
+
+- one scheduler job per sheet; no overlapping runs of a job; missed runs coalesced;
+- cycles run one at a time (one worker), so jobs share Google's and Meta's quotas
+  and a job never has two requests in flight;
+- APScheduler swallows job exceptions: every cycle is wrapped, its failures counted
+  per job and surfaced (log, STATUS=, `sheetsync status`, the watchdog);
+- SIGTERM/SIGINT: the running cycle finishes (each step is its own transaction, so
+  nothing is half-recorded), then exit 0; SIGHUP reloads the config, keeping the
+  old one when the new one is bad;
+- WATCHDOG=1 only while some job has succeeded recently: a daemon whose every
+  cycle fails is restarted by systemd instead of kept alive.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from sheetsync.config import Config, ConfigError
+from sheetsync.cycle import CycleReport, JobRunner
+from sheetsync.meta import TokenError
+from sheetsync.notify import notify, watchdog_interval
+from sheetsync.runtime import Runtime, build
+from sheetsync.sheet import SheetError
+from sheetsync.state import StateError
+
+log = logging.getLogger("sheetsync.daemon")
+
+
+class Daemon:
+    def __init__(
+        self, load_config: Callable[[], Config], clock: Callable[[], float] = time.time
+    ) -> None:
+        self._load_config = load_config
+        self._clock = clock
+        self._runtime: Runtime | None = None
+        self._scheduler: BackgroundScheduler | None = None
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._lock = threading.Lock()
+        self._last_success: dict[str, float] = {}
+        self._sent_today: tuple[str, int] = ("", 0)
+        self._started = clock()
+
+    # --- life cycle ------------------------------------------------------------------------
+    def run(self) -> int:
+        self._runtime = build(self._load_config())
+        self._check_connections(self._runtime)
+        self._schedule(self._runtime)
+        notify("READY=1", f"STATUS={self._status_line()}")
+        log.info("sheetsync running %d job(s)", len(self._runtime.runners))
+        watchdog = watchdog_interval()
+        try:
+            while not self._stop.is_set():
+                self._stop.wait(min(watchdog or 1.0, 1.0))
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self._apply_reload()
+                if watchdog and self._healthy():
+                    notify("WATCHDOG=1")
+        finally:
+            notify("STOPPING=1")
+            log.info("stopping: letting the current cycle finish")
+            self._shutdown()
+        return 0
+
+    def request_stop(self, *_: object) -> None:
+        self._stop.set()
+
+    def request_reload(self, *_: object) -> None:
+        self._reload.set()
+
+    def _shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+
+    # --- scheduling -------------------------------------------------------------------------
+    def _check_connections(self, runtime: Runtime) -> None:
+        for runner in runtime.runners:
+            try:
+                runner.sheet.open()
+            except SheetError as error:
+                log.error("job %s: %s", runner.job.name, error)
+
+    def _schedule(self, runtime: Runtime) -> None:
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        for runner in runtime.runners:
+            scheduler.add_job(
+                self._tick,
+                "interval",
+                seconds=runner.job.poll_interval,
+                args=[runner],
+                id=runner.job.name,
+                next_run_time=datetime.now(UTC),
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def _tick(self, runner: JobRunner) -> None:
+        if self._stop.is_set():
+            return
+        with self._lock:
+            try:
+                report = runner.run_cycle()
+            except Exception as error:  # never let APScheduler swallow it silently
+                log.exception("job %s: cycle crashed: %s", runner.job.name, error)
+                report = CycleReport(runner.job.name, error=f"crashed: {error}")
+            self._after_cycle(runner, report)
+
+    def _after_cycle(self, runner: JobRunner, report: CycleReport) -> None:
+        name = runner.job.name
+        if report.ok:
+            self._last_success[name] = self._clock()
+            log.info("%s", report.summary())
+        else:
+            failures = runner.state.job_state(name).consecutive_failures if runner.state else 0
+            log.error("%s (%d failed cycle(s) in a row)", report.summary(), failures)
+        today = datetime.now(UTC).strftime("%Y-%m-%d")
+        day, count = self._sent_today
+        self._sent_today = (today, (count if day == today else 0) + report.sent)
+        notify(f"STATUS={self._status_line()}")
+
+    def _status_line(self) -> str:
+        runtime = self._runtime
+        jobs = runtime.runners if runtime else []
+        horizon = self._clock() - 3 * max((runner.job.poll_interval for runner in jobs), default=60)
+        ok = sum(1 for runner in jobs if self._last_success.get(runner.job.name, 0) >= horizon)
+        last = datetime.now(UTC).strftime("%H:%M:%S")
+        return f"{ok}/{len(jobs)} jobs ok · {self._sent_today[1]} events sent today · last cycle {last}"
+
+    def _healthy(self) -> bool:
+        """Some job succeeded within three poll intervals (a grace period covers start-up)."""
+        runtime = self._runtime
+        if runtime is None:
+            return False
+        window = 3 * max((runner.job.poll_interval for runner in runtime.runners), default=60)
+        newest = max(self._last_success.values(), default=self._started)
+        return self._clock() - newest <= window
+
+    # --- reload -----------------------------------------------------------------------------
+    def _apply_reload(self) -> None:
+        notify("RELOADING=1")
+        try:
+            config = self._load_config()
+        except (ConfigError, OSError) as error:
+            log.error("config reload refused, keeping the running config: %s", error)
+            notify("READY=1")
+            return
+        # Stopping the scheduler waits for a running cycle, so none runs while the runtime is swapped.
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+        try:
+            self._runtime = build(config)
+        except (TokenError, SheetError, StateError) as error:
+            log.error("config reload failed (%s); stopping so systemd can restart cleanly", error)
+            self._stop.set()
+            return
+        self._schedule(self._runtime)
+        log.info("config reloaded: %d job(s)", len(self._runtime.runners))
+        notify("READY=1")
+
+
+def run_daemon(config_path: Path | None, load_config: Callable[[], Config]) -> int:
+    daemon = Daemon(load_config)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        daemon.request_stop()
+
+    def reload(signum: int, frame: FrameType | None) -> None:
+        daemon.request_reload()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
+    return daemon.run()

@@ -1,0 +1,201 @@
+"""`sheetsync run` as a real process: systemd notify messages, signals, reload."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import HEADER, TOKEN, config_dict, day, job_config, write_config
+
+from sheetsync.emulator import Emulators
+
+pytestmark = pytest.mark.slow
+
+
+class NotifySocket:
+    """A stand-in for systemd's notify socket: collects what the daemon says."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.messages: list[tuple[float, str]] = []
+
+    def collect(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                data = self.sock.recv(4096).decode()
+            except TimeoutError:
+                continue
+            for line in data.splitlines():
+                self.messages.append((time.monotonic(), line))
+
+    def wait_for(self, prefix: str, seconds: float = 20) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = [line for _, line in self.messages if line.startswith(prefix)]
+            if found:
+                return found[-1]
+            self.collect(0.2)
+        raise AssertionError(f"no {prefix} within {seconds}s; got {self.messages}")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[NotifySocket]:
+    listener = NotifySocket(tmp_path / "notify.sock")
+    yield listener
+    listener.close()
+
+
+def start(config: Path, notify_path: Path, watchdog_usec: int = 1_000_000) -> subprocess.Popen[str]:
+    env = {
+        **__import__("os").environ,
+        "META_ACCESS_TOKEN": TOKEN,
+        "NOTIFY_SOCKET": str(notify_path),
+        "WATCHDOG_USEC": str(watchdog_usec),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "sheetsync.cli", "run", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=15)
+    assert process.stderr is not None
+    err = process.stderr.read()
+    process.stderr.close()
+    return code, err
+
+
+def test_run_notifies_systemd_and_stops_cleanly(
+    emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [HEADER, ["Ann", "ann@example.com", "", "", "", day(time.time() - 60), "New", ""]],
+    )
+    config = write_config(
+        tmp_path / "c.yaml",
+        config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")]),
+    )
+    process = start(config, notify_socket.path)
+    try:
+        notify_socket.wait_for("READY=1")
+        status = notify_socket.wait_for("STATUS=1/1 jobs ok")
+        assert "1 events sent today" in status
+        notify_socket.wait_for("WATCHDOG=1")
+        # A person moves the lead on; the daemon picks it up on its own.
+        emulators.sheets.worksheet("sheet1", "Leads").type_cell(2, 7, "Qualified")
+        deadline = time.monotonic() + 15
+        while len(emulators.graph.events()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [e["event_name"] for e in emulators.graph.events()] == ["Lead", "QualifiedLead"]
+        started = time.monotonic()
+        code, err = stop(process)
+        assert code == 0
+        assert time.monotonic() - started < 10
+        notify_socket.collect(0.5)
+        assert any(line == "STOPPING=1" for _, line in notify_socket.messages)
+        assert "job sales: 1 leads, 1 sent" in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_failing_daemon_stops_feeding_the_watchdog(
+    emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    emulators.sheets.seed(
+        "sheet1", "Elsewhere", [HEADER]
+    )  # the configured worksheet does not exist
+    config = write_config(
+        tmp_path / "c.yaml",
+        config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")]),
+    )
+    process = start(config, notify_socket.path, watchdog_usec=500_000)
+    try:
+        notify_socket.wait_for("READY=1")
+        ready_at = time.monotonic()
+        notify_socket.collect(6)
+        late = [
+            line
+            for at, line in notify_socket.messages
+            if line == "WATCHDOG=1" and at > ready_at + 4.5
+        ]
+        assert late == []  # only the start-up grace period (3 poll intervals) was fed
+        assert any(line.startswith("STATUS=0/1 jobs ok") for _, line in notify_socket.messages)
+        code, err = stop(process)
+        assert code == 0
+        assert "has no worksheet 'Leads'" in err
+        assert "failed cycle(s) in a row" in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_sighup_with_a_bad_config_keeps_the_old_one(
+    emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    emulators.sheets.seed("sheet1", "Leads", [HEADER])
+    config = write_config(
+        tmp_path / "c.yaml",
+        config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")]),
+    )
+    process = start(config, notify_socket.path)
+    try:
+        notify_socket.wait_for("READY=1")
+        config.write_text("jobs: [oops\n")
+        process.send_signal(signal.SIGHUP)
+        notify_socket.wait_for("RELOADING=1")
+        time.sleep(1.5)
+        assert process.poll() is None
+        code, err = stop(process)
+        assert code == 0
+        assert "config reload refused, keeping the running config" in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_second_daemon_on_the_same_state_file_is_refused(
+    emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    emulators.sheets.seed("sheet1", "Leads", [HEADER])
+    config = write_config(
+        tmp_path / "c.yaml",
+        config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")]),
+    )
+    first = start(config, notify_socket.path)
+    try:
+        notify_socket.wait_for("READY=1")
+        second = subprocess.run(
+            [sys.executable, "-m", "sheetsync.cli", "once", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**__import__("os").environ, "META_ACCESS_TOKEN": TOKEN},
+        )
+        assert second.returncode == 1
+        assert f"is in use by sheetsync pid {first.pid}" in second.stderr
+    finally:
+        stop(first)
