@@ -57,13 +57,6 @@ def row_texts(
     pending = [name for name, event in ordered if event.status == "pending"]
     if pending:
         parts.append(_pending_text(pending, events, job))
-    for name, event in ordered:
-        if event.status == "expired":
-            parts.append(f"⌛ {name} not sent: {event.detail}")
-    baseline = [name for name, event in ordered if event.status == "baseline"]
-    if baseline:
-        reason = events[baseline[0]].detail
-        parts.append(f"— {', '.join(baseline)} not sent ({reason}); later stages will be")
     sent = [name for name, event in ordered if event.status in ("sent", "recovered")]
     if sent:
         latest = events[sent[-1]]
@@ -72,6 +65,13 @@ def row_texts(
         else:
             keys = f" · keys: {', '.join(latest.match_keys)}" if latest.match_keys else ""
             parts.append(f"✓ {sent[-1]} sent {when(latest.at)}{keys}")
+    for name, event in ordered:
+        if event.status == "expired":
+            parts.append(f"⌛ {name} not sent: {event.detail}")
+    baseline = [name for name, event in ordered if event.status == "baseline"]
+    if baseline:
+        reason = events[baseline[0]].detail
+        parts.append(f"— {', '.join(baseline)} not sent ({reason}); later stages will be")
     # A row with nothing to say but test mode says nothing: the mode is about sends.
     status = " · ".join(parts) if len(parts) > (1 if job.test_event_code else 0) else ""
     settled = [
