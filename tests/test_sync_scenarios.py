@@ -418,3 +418,75 @@ def test_columns_moved_by_a_person_are_found_again(
     assert report.ok, report.error
     assert [e["event_name"] for e in emulators.graph.events()] == ["Lead", "QualifiedLead"]
     assert sheet_rows(emulators)[0]["Sent Events"] == "Lead, QualifiedLead"
+
+
+def test_stage_columns_mode_takes_each_stage_time_from_its_column(
+    emulators: Emulators, tmp_path: Path, clock: Clock
+) -> None:
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [
+            ["Name", "Email", "Created", "Qualified At", "Won At", "Amount"],
+            [
+                "Ann",
+                "ann@example.com",
+                day(NOW - 5 * 3600),
+                day(NOW - 3 * 3600),
+                day(NOW - 3600),
+                "900",
+            ],
+            ["Bob", "bob@example.com", day(NOW - 5 * 3600), "TRUE", "", ""],
+            ["Cy", "cy@example.com", day(NOW - 5 * 3600), "FALSE", "", ""],
+            ["Di", "di@example.com", "", "", day(NOW - 1800), ""],
+        ],
+    )
+    job = job_config(
+        columns={"email": "Email", "created_at": "Created", "value": "Amount"},
+        stages={},
+        stage_columns={"Qualified At": "QualifiedLead", "Won At": "Purchase"},
+    )
+    runtime(emulators, tmp_path, clock, jobs=[job]).run_once()
+    got = [
+        (
+            e["user_data"]["em"][0][:6],
+            e["event_name"],
+            e["event_time"],
+            e["custom_data"].get("value"),
+        )
+        for e in emulators.graph.events()
+    ]
+    ann, bob, di = sha("ann@example.com")[:6], sha("bob@example.com")[:6], sha("di@example.com")[:6]
+    assert sorted(got) == sorted(
+        [
+            (ann, "QualifiedLead", int(NOW - 3 * 3600), 900),
+            (ann, "Purchase", int(NOW - 3600), 900),
+            (
+                bob,
+                "QualifiedLead",
+                int(NOW - 5 * 3600),
+                None,
+            ),  # the first funnel stage takes Created
+            # Di skipped Qualified: it is implied, no later than the Won date.
+            (di, "QualifiedLead", int(NOW - 1800), None),
+            (di, "Purchase", int(NOW - 1800), None),
+        ]
+    )
+
+
+def test_a_team_managed_key_column(emulators: Emulators, tmp_path: Path, clock: Clock) -> None:
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [
+            [*HEADER, "CRM ID"],
+            [*lead_row("Ann", "New"), "A-1"],
+            [*lead_row("Bob", "New"), ""],
+        ],
+    )
+    runtime(emulators, tmp_path, clock, jobs=[job_config(key_column="CRM ID")]).run_once()
+    assert len(emulators.graph.events()) == 1  # Bob has no key yet: sheetsync does not invent one
+    ann, bob = sheet_rows(emulators)
+    assert "Sync Key" not in ann
+    assert ann["Sent Events"] == "Lead"
+    assert bob["CRM ID"] == ""
