@@ -180,7 +180,7 @@ class JobRunner:
             if layout.find(name) is None:
                 width += 1
                 imagined[normalise_header(name)] = width
-        return resolve_columns(Layout(imagined, width), self.job)
+        return resolve_columns(Layout(imagined, width, layout.names + tuple(wanted)), self.job)
 
     def _offset(self, now: int) -> Any:
         return utc_offset(self.sheet.time_zone, datetime.fromtimestamp(now, UTC))

@@ -120,17 +120,21 @@ def _phone(text: str, region: str | None) -> tuple[str | None, str | None]:
     cleaned = cleaned.strip()
     if cleaned.startswith("00"):
         cleaned = "+" + cleaned[2:]
-    digits = re.sub(r"\D", "", cleaned)
+    # An extension is not part of the number Meta matches; keep it out of the digit count.
+    digits = re.sub(r"\D", "", re.sub(r"(?i)\s*(ext\.?|extension|x|#)\s*\d+\s*$", "", cleaned))
     if not digits:
         return None, "phone has no digits"
-    if not cleaned.startswith("+") and region is None:
-        return None, (
-            "phone has no country code; write it as +<country code>… "
-            "or set default_country for the job"
+    number = _best_parse(cleaned, digits, region)
+    if (
+        region is None
+        and not cleaned.startswith("+")
+        and not (number and phonenumbers.is_valid_number(number))
+    ):
+        return (
+            None,
+            "phone has no country code; write it as +<country code>… or set default_country for the job",
         )
-    try:
-        number = phonenumbers.parse(cleaned, region)
-    except phonenumbers.NumberParseException:
+    if number is None:
         return None, f"phone is not a phone number ({len(digits)} digits)"
     if not phonenumbers.is_possible_number(number):
         reason = phonenumbers.is_possible_number_with_reason(number)
@@ -140,7 +144,39 @@ def _phone(text: str, region: str | None) -> tuple[str | None, str | None]:
             phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "has an unknown country code",
         }.get(reason, "is not a possible phone number")
         return None, f"phone {words} ({len(digits)} digits)"
+    if not phonenumbers.is_valid_number(number):
+        # Possible but not valid: right length, but no such number range (often a typo).
+        where = phonenumbers.region_code_for_number(number) or "its country"
+        return None, f"phone is not a valid number for {where} ({len(digits)} digits)"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+"), None
+
+
+def _best_parse(cleaned: str, digits: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """The first valid reading of a number, else the first reading at all.
+
+    A national reading comes first; then the digits read as international, for numbers that
+    already carry their country code (as sheetsync's own output does, so normalising is idempotent).
+    """
+    candidates: list[tuple[str, str | None]] = []
+    if cleaned.startswith("+"):
+        candidates.append((cleaned, None))
+    else:
+        if region:
+            candidates.append((cleaned, region))
+        candidates.append(("+" + digits, None))
+    if digits.startswith("521") and len(digits) == 13:
+        # Mexico dropped the "1" of mobile numbers in 2019; old contact lists still carry it.
+        candidates.append(("+52" + digits[3:], None))
+    readings = []
+    for text, default in candidates:
+        try:
+            readings.append(phonenumbers.parse(text, default))
+        except phonenumbers.NumberParseException:
+            continue
+    for reading in readings:
+        if phonenumbers.is_valid_number(reading):
+            return reading
+    return readings[0] if readings else None
 
 
 # --- names and places ---------------------------------------------------------------
@@ -163,17 +199,16 @@ def normalise_city(cell: object) -> Normalised:
 
 
 _COUNTRY_ALIASES = {
-    "uk": "gb",
-    "u.k.": "gb",
-    "england": "gb",
-    "britain": "gb",
-    "great britain": "gb",
-    "u.s.": "us",
-    "u.s.a.": "us",
-    "usa": "us",
-    "america": "us",
-    "us of a": "us",
-}
+    "uk": "gb", "u.k.": "gb", "england": "gb", "scotland": "gb", "wales": "gb", "britain": "gb",
+    "great britain": "gb", "u.s.": "us", "u.s.a.": "us", "usa": "us", "america": "us",
+    "united states of america": "us",
+    # Names in the country's own language, as people type them into forms.
+    "deutschland": "de", "españa": "es", "espana": "es", "méxico": "mx", "brasil": "br", "italia": "it",
+    "nederland": "nl", "holland": "nl", "österreich": "at", "schweiz": "ch", "suisse": "ch", "svizzera": "ch",
+    "россия": "ru", "日本": "jp", "中国": "cn", "polska": "pl", "türkiye": "tr", "turkey": "tr", "sverige": "se",
+    "norge": "no", "danmark": "dk", "suomi": "fi", "éire": "ie", "belgië": "be", "belgique": "be",
+    "česko": "cz", "magyarország": "hu", "ελλάδα": "gr", "대한민국": "kr", "한국": "kr", "भारत": "in",
+}  # fmt: skip
 
 
 def country_code(text: str) -> str | None:
@@ -212,12 +247,19 @@ def normalise_state(cell: object, country: str | None) -> Normalised:
     if is_sha256(text):
         return _one(text.lower())
     plain = " ".join(_without_punctuation(text.lower()).split())
+    wanted = _without_accents(plain)
     for region in [country.upper()] if country else ["US", "CA"]:
         for subdivision in pycountry.subdivisions.get(country_code=region) or []:
             short = subdivision.code.split("-")[1].lower()
-            if plain in (short, subdivision.name.lower()):
+            if wanted in (short, _without_accents(subdivision.name.lower())):
                 return _one(short)
     return _one(plain.replace(" ", ""))
+
+
+def _without_accents(text: str) -> str:
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
 
 
 def normalise_zip(cell: object, country: str | None) -> Normalised:

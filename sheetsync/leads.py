@@ -105,7 +105,7 @@ class Lead:
 def resolve_columns(layout: Layout, job: JobConfig) -> ColumnMap:
     """Find every configured header; raise MissingColumns naming each that is absent."""
     problems: list[str] = []
-    found_headers = ", ".join(f"'{name}'" for name in layout.positions) or "none"
+    found_headers = ", ".join(f"'{name}'" for name in layout.names) or "none"
 
     def find(header: str, where: str) -> int:
         position = layout.find(header)

@@ -272,7 +272,7 @@ class LeadSheet:
         positions = dict(layout.positions)
         for offset, name in enumerate(missing):
             positions[normalise_header(name)] = first_free + offset
-        return Layout(positions, needed_width)
+        return Layout(positions, needed_width, layout.names + tuple(missing))
 
     def write(self, cells: Sequence[CellWrite]) -> None:
         """Write each cell's text as RAW (a leading `=` stays text), in one request."""

@@ -39,6 +39,7 @@ class Layout:
 
     positions: Mapping[str, int] = field(default_factory=dict)
     width: int = 0
+    names: tuple[str, ...] = ()  # as written, for messages
 
     @staticmethod
     def of(header: Sequence[str]) -> Layout:
@@ -47,7 +48,9 @@ class Layout:
             key = normalise_header(name)
             if key and key not in positions:
                 positions[key] = index
-        return Layout(positions, len(header))
+        return Layout(
+            positions, len(header), tuple(str(name) for name in header if str(name).strip())
+        )
 
     def find(self, name: str) -> int | None:
         return self.positions.get(normalise_header(name))
