@@ -27,7 +27,7 @@ from sheetsync.plan import EXPIRY_MARGIN, SEVEN_DAYS, Memory, Plan, Where, memor
 from sheetsync.sheet import LeadSheet, SheetError
 from sheetsync.state import StateStore
 from sheetsync.status import JobView, RowTexts, row_texts
-from sheetsync.table import CellWrite, Layout, Table, normalise_header
+from sheetsync.table import CellWrite, Layout, Table
 
 log = logging.getLogger("sheetsync.cycle")
 
@@ -173,14 +173,7 @@ class JobRunner:
 
     def _dry_columns(self, layout: Layout) -> ColumnMap:
         """In a dry run, missing status columns are imagined at the right, as a real cycle would add them."""
-        wanted = self.job.status_columns.headers()
-        imagined = dict(layout.positions)
-        width = layout.width
-        for name in wanted:
-            if layout.find(name) is None:
-                width += 1
-                imagined[normalise_header(name)] = width
-        return resolve_columns(Layout(imagined, width, layout.names + tuple(wanted)), self.job)
+        return resolve_columns(layout.with_columns(self.job.status_columns.headers()), self.job)
 
     def _offset(self, now: int) -> Any:
         return utc_offset(self.sheet.time_zone, datetime.fromtimestamp(now, UTC))

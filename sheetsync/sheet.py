@@ -25,7 +25,7 @@ from gspread.http_client import HTTPClient
 from sheetsync import a1
 from sheetsync.config import GOOGLE_SHEETS_URL, GoogleConfig, is_loopback_url
 from sheetsync.retry import RetryPolicy, call_with_retries
-from sheetsync.table import CellWrite, Layout, Scalar, Table, normalise_header
+from sheetsync.table import CellWrite, Layout, Scalar, Table
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 CONNECT_TIMEOUT = 5.0
@@ -246,20 +246,19 @@ class LeadSheet:
     # --- writes ----------------------------------------------------------------
     def ensure_headers(self, layout: Layout, wanted: Sequence[str]) -> Layout:
         """Add missing headers at the right of the header row, growing the grid if needed."""
-        missing = [name for name in wanted if layout.find(name) is None]
+        missing = layout.missing(wanted)
         if not missing:
             return layout
         self.open()
-        first_free = layout.width + 1
-        needed_width = layout.width + len(missing)
-        if needed_width > self._grid_columns:
+        grown = layout.with_columns(missing)
+        if grown.width > self._grid_columns:
             body = {
                 "requests": [
                     {
                         "updateSheetProperties": {
                             "properties": {
                                 "sheetId": self._sheet_id,
-                                "gridProperties": {"columnCount": needed_width},
+                                "gridProperties": {"columnCount": grown.width},
                             },
                             "fields": "gridProperties.columnCount",
                         }
@@ -267,12 +266,14 @@ class LeadSheet:
                 ]
             }
             self._call("adding columns", lambda: self._http.batch_update(self.spreadsheet_id, body))
-            self._grid_columns = needed_width
-        self.write([CellWrite(1, first_free + offset, name) for offset, name in enumerate(missing)])
-        positions = dict(layout.positions)
-        for offset, name in enumerate(missing):
-            positions[normalise_header(name)] = first_free + offset
-        return Layout(positions, needed_width, layout.names + tuple(missing))
+            self._grid_columns = grown.width
+        self.write(
+            [
+                CellWrite(1, layout.width + offset, name)
+                for offset, name in enumerate(missing, start=1)
+            ]
+        )
+        return grown
 
     def write(self, cells: Sequence[CellWrite]) -> None:
         """Write each cell's text as RAW (a leading `=` stays text), in one request."""

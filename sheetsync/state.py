@@ -71,6 +71,16 @@ MIGRATIONS = [
         error TEXT
     );
     """,
+    """
+    CREATE TABLE resends (
+        job TEXT NOT NULL,
+        lead_key TEXT NOT NULL,
+        event_name TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    """,
 ]
 RETRY_BASE = 60  # seconds before the first retry on a later cycle; doubles each time
 RETRY_CAP = 3600
@@ -375,6 +385,36 @@ class StateStore:
         return int(
             self._db.execute("SELECT COUNT(*) FROM leads WHERE job = ?", (job,)).fetchone()[0]
         )
+
+    def leads_seen_since(self, job: str, since: int) -> set[str]:
+        return {
+            key
+            for (key,) in self._db.execute(
+                "SELECT lead_key FROM leads WHERE job = ? AND first_seen_at >= ?", (job, since)
+            )
+        }
+
+    def payloads_for_lead(
+        self, job: str, lead_key: str, event_name: str | None
+    ) -> list[tuple[str, dict[str, Any], int]]:
+        """(event name, payload, resends so far) of a lead's sent events."""
+        rows = self._db.execute(
+            "SELECT e.event_name, e.payload, (SELECT COUNT(*) FROM resends r WHERE r.job = e.job AND "
+            "r.lead_key = e.lead_key AND r.event_name = e.event_name) FROM events e WHERE e.job = ? AND "
+            "e.lead_key = ? AND e.status = 'sent' AND (? IS NULL OR e.event_name = ?) ORDER BY e.event_time",
+            (job, lead_key, event_name, event_name),
+        ).fetchall()
+        return [(name, json.loads(payload), count) for name, payload, count in rows]
+
+    def record_resend(
+        self, job: str, lead_key: str, event_name: str, event_id: str, outcome: str, now: int
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO resends (job, lead_key, event_name, event_id, outcome, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (job, lead_key, event_name, event_id, outcome, now),
+            )
 
     def payloads_for(self, job: str) -> dict[str, dict[str, Any]]:
         return {

@@ -55,6 +55,17 @@ class Layout:
     def find(self, name: str) -> int | None:
         return self.positions.get(normalise_header(name))
 
+    def missing(self, names: Sequence[str]) -> list[str]:
+        return [name for name in names if self.find(name) is None]
+
+    def with_columns(self, names: Sequence[str]) -> Layout:
+        """This layout once the missing `names` are added at the right of the header."""
+        added = self.missing(names)
+        positions = dict(self.positions)
+        for offset, name in enumerate(added, start=1):
+            positions[normalise_header(name)] = self.width + offset
+        return Layout(positions, self.width + len(added), self.names + tuple(added))
+
 
 def normalise_header(name: object) -> str:
     return " ".join(str(name).split()).lower()

@@ -1,0 +1,99 @@
+"""`sheetsync check`: is everything ready? Config, sheets, headers, Meta token and dataset.
+
+Prints a table of what it found and exits 0 only when every job is ready. The
+config itself was already validated (every problem at once) before this runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sheetsync.config import Config, JobConfig
+from sheetsync.leads import MissingColumns, resolve_columns
+from sheetsync.logs import redact
+from sheetsync.meta import MetaClient, TokenError, load_token
+from sheetsync.sheet import LeadSheet, SheetError, connect
+from sheetsync.table import Layout
+
+
+@dataclass(frozen=True)
+class Finding:
+    job: str
+    what: str
+    ok: bool
+    detail: str
+
+
+def run_check(config: Config) -> int:
+    findings = [
+        Finding("-", "config", True, f"{len(config.jobs)} job(s); state file {config.state_path}")
+    ]
+    findings += _check_token(config)
+    token_ok = all(f.ok for f in findings)
+    try:
+        client = connect(config.google)
+    except SheetError as error:
+        findings.append(Finding("-", "google credentials", False, str(error)))
+        client = None
+    for job in config.jobs:
+        if client is not None:
+            findings += _check_sheet(client, job)
+        if token_ok:
+            findings += _check_dataset(config, job)
+        if job.test_event_code:
+            findings.append(
+                Finding(
+                    job.name,
+                    "test mode",
+                    True,
+                    f"ON ({job.test_event_code}): events go to Test Events and still count in "
+                    "the dataset; remove test_event_code to go live",
+                )
+            )
+    _print(findings)
+    return 0 if all(f.ok for f in findings) else 1
+
+
+def _check_token(config: Config) -> list[Finding]:
+    try:
+        redact(load_token(config.meta))
+    except TokenError as error:
+        return [Finding("-", "meta token", False, str(error))]
+    return [Finding("-", "meta token", True, "found")]
+
+
+def _check_sheet(client: object, job: JobConfig) -> list[Finding]:
+    sheet = LeadSheet(client, job.spreadsheet, job.worksheet)  # type: ignore[arg-type]
+    try:
+        header = sheet.read_header()
+    except SheetError as error:
+        return [Finding(job.name, "sheet", False, str(error))]
+    found = [Finding(job.name, "sheet", True, f"{job.spreadsheet} / {job.worksheet} opened")]
+    layout = Layout.of(header)
+    missing_status = layout.missing(job.status_columns.headers())
+    try:
+        resolve_columns(layout.with_columns(missing_status), job)
+    except MissingColumns as missing:
+        return [*found, Finding(job.name, "headers", False, "; ".join(missing.problems))]
+    note = f"; will add {', '.join(missing_status)}" if missing_status else ""
+    return [*found, Finding(job.name, "headers", True, f"every configured column found{note}")]
+
+
+def _check_dataset(config: Config, job: JobConfig) -> list[Finding]:
+    client = MetaClient(config.meta, load_token(config.meta))
+    failure = client.check_dataset(job.dataset_id)
+    if failure is None:
+        return [
+            Finding(job.name, "meta dataset", True, f"{job.dataset_id} reachable with the token")
+        ]
+    return [Finding(job.name, "meta dataset", False, failure.message)]
+
+
+def _print(findings: list[Finding]) -> None:
+    width = max(len(f.what) for f in findings)
+    job_width = max(len(f.job) for f in findings)
+    for finding in findings:
+        mark = "ok " if finding.ok else "ERR"
+        print(f"{mark}  {finding.job:<{job_width}}  {finding.what:<{width}}  {finding.detail}")
+    ready = all(f.ok for f in findings)
+    print("ready" if ready else "not ready: fix the lines marked ERR")

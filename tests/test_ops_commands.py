@@ -1,0 +1,120 @@
+"""`check`, `status` and `resend` on the emulators, as processes."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from support import HEADER, config_dict, day, job_config, run_cli, write_config
+
+from sheetsync.emulator import Emulators
+
+
+def seed(emulators: Emulators) -> None:
+    now = time.time()
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [
+            HEADER,
+            [
+                "Ann",
+                "ann@example.com",
+                "+1 650 555 1212",
+                "'120245117458290",
+                "IwAR2xYzAbC",
+                day(now - 3600),
+                "Won",
+                "500",
+            ],
+            ["Bob", "bob@example.com", "", "", "", day(now - 7200), "Qualified", ""],
+            ["Cy", "cy@example.com", "", "", "", day(now - 40 * 86400), "New", ""],
+        ],
+    )
+
+
+def test_check_reports_ready(emulators: Emulators, tmp_path: Path) -> None:
+    seed(emulators)
+    config = write_config(
+        tmp_path / "c.yaml",
+        config_dict(emulators, tmp_path / "s.db", [job_config(test_event_code="TEST777")]),
+    )
+    result = run_cli("check", "--config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok   sales  headers" in result.stdout
+    assert "will add Sync Key, Sync Status, Sent Events, Last Sync" in result.stdout
+    assert "ok   sales  meta dataset  123456789012345 reachable with the token" in result.stdout
+    assert "test mode     ON (TEST777)" in result.stdout
+    assert result.stdout.strip().endswith("ready")
+    assert emulators.sheets.counts["write"] == 0
+
+
+def test_check_names_what_is_wrong(emulators: Emulators, tmp_path: Path) -> None:
+    emulators.sheets.seed("sheet1", "Leads", [["Name", "E-mail", "Stage"]])
+    data = config_dict(emulators, tmp_path / "s.db", [job_config(dataset_id="999")])
+    config = write_config(tmp_path / "c.yaml", data)
+    result = run_cli("check", "--config", str(config))
+    assert result.returncode == 1
+    assert "no column headed 'Email' in the sheet" in result.stdout
+    assert "the header row has: 'Name', 'E-mail', 'Stage'" in result.stdout
+    assert "ERR  sales  meta dataset  Meta says the dataset does not exist" in result.stdout
+    assert result.stdout.strip().endswith("not ready: fix the lines marked ERR")
+
+
+def test_status_after_a_cycle(emulators: Emulators, tmp_path: Path) -> None:
+    seed(emulators)
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
+    assert run_cli("once", "--config", str(config)).returncode == 0
+    result = run_cli("status", "--config", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    job = report["jobs"][0]
+    assert job["job"] == "sales"
+    assert job["failed_cycles_in_a_row"] == 0
+    assert job["leads"] == 3
+    assert job["expired"] == 1  # Cy's Lead is 40 days old
+    stages = {stage["event"]: stage for stage in job["stages"]}
+    assert stages["Lead"]["sent_total"] == 2
+    assert stages["Purchase"]["sent_today"] == 1
+    assert stages["Purchase"]["share_of_leads"] == round(1 / 3, 3)
+    assert stages["Lead"]["optimisation_ready"] is False
+    assert job["match_keys"]["em"] == 1.0
+    assert job["match_keys"]["lead_id"] == round(4 / 6, 3)
+    assert report["state_file_bytes"] > 0
+
+    text = run_cli("status", "--config", str(config)).stdout
+    assert "job sales: ok" in text
+    assert "match keys on sent events: country" not in text
+    assert "lead_id 67%" in text
+
+
+def test_resend_sends_again_with_a_new_event_id(emulators: Emulators, tmp_path: Path) -> None:
+    seed(emulators)
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
+    assert run_cli("once", "--config", str(config)).returncode == 0
+    key = next(
+        row[8] for row in emulators.sheets.worksheet("sheet1", "Leads").rows if row[0] == "Bob"
+    )
+    result = run_cli(
+        "resend",
+        "--config",
+        str(config),
+        "--job",
+        "sales",
+        "--lead",
+        str(key),
+        "--event",
+        "QualifiedLead",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "QualifiedLead: sent" in result.stdout
+    qualified = [
+        e
+        for e in emulators.graph.events()
+        if e["event_name"] == "QualifiedLead"
+        and e["user_data"]["em"] == emulators.graph.events()[-1]["user_data"]["em"]
+    ]
+    assert len(qualified) == 2
+    assert qualified[0]["event_id"] != qualified[1]["event_id"]
+    assert qualified[0]["event_time"] == qualified[1]["event_time"]
