@@ -25,6 +25,7 @@ from typing import Any, Literal
 import requests
 
 from sheetsync.config import MetaConfig
+from sheetsync.logs import redact
 from sheetsync.records import OutboxEvent, Outcome
 from sheetsync.retry import RetryPolicy, call_with_retries
 
@@ -118,7 +119,7 @@ def classify(status: int | None, body: Any) -> MetaFailure:
         )
     if code in AUTH_CODES or (code == 100 and subcode == 33):
         return MetaFailure("auth", _auth_advice(code, subcode, text), code, subcode, trace)
-    if status >= 500:
+    if status >= 500 and code != 100:  # a known payload error stays one, whatever the status
         return MetaFailure(
             "transient", f"Meta unavailable (HTTP {status}, {label})", code, subcode, trace
         )
@@ -149,18 +150,25 @@ class MetaClient:
     def __init__(
         self,
         meta: MetaConfig,
-        token: str,
+        token: str | Callable[[], str],
         *,
         session: requests.Session | None = None,
         retry: RetryPolicy = RetryPolicy(tries=3, base_delay=0.5, max_delay=4.0),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._meta = meta
+        # A callable is read before every request, so a replaced token (a rotated systemd credential,
+        # a fixed environment file after a restart of the source) is picked up without a restart.
         self._token = token
         self._session = session or requests.Session()
         self._retry = retry
         self._sleep = sleep
         self.requests_made = 0
+
+    def _current_token(self) -> str:
+        token = self._token() if callable(self._token) else self._token
+        redact(token)
+        return token
 
     def _url(self, dataset_id: str, suffix: str = "") -> str:
         return (
@@ -171,7 +179,11 @@ class MetaClient:
         self, dataset_id: str, events: Sequence[dict[str, Any]], test_event_code: str | None = None
     ) -> Accepted | MetaFailure:
         """One request (with brief in-cycle retries of transient failures)."""
-        body: dict[str, Any] = {"data": list(events), "access_token": self._token}
+        try:
+            token = self._current_token()
+        except TokenError as error:
+            return MetaFailure("auth", str(error))
+        body: dict[str, Any] = {"data": list(events), "access_token": token}
         if test_event_code:
             body["test_event_code"] = test_event_code
 
@@ -203,7 +215,7 @@ class MetaClient:
             response = self._session.get(
                 self._url(dataset_id),
                 params={"fields": "id,name"},
-                headers={"Authorization": f"Bearer {self._token}"},
+                headers={"Authorization": f"Bearer {self._current_token()}"},
                 timeout=(3.0, self._meta.timeout),
             )
         except requests.RequestException:

@@ -45,7 +45,7 @@ def build(
     state = _open_state(config.state_path, dry_run)
     try:
         client = connect(config.google)
-        meta = MetaClient(config.meta, token, sleep=sleep)
+        meta = MetaClient(config.meta, lambda: load_token(config.meta), sleep=sleep)
         runners = [
             JobRunner(
                 job,

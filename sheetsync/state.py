@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +84,7 @@ MIGRATIONS = [
     );
     """,
 ]
+log = logging.getLogger("sheetsync.state")
 RETRY_BASE = 60  # seconds before the first retry on a later cycle; doubles each time
 RETRY_CAP = 3600
 
@@ -118,23 +121,36 @@ class StateStore:
     def open(cls, path: Path, *, lock: bool = True) -> StateStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock_handle = _take_lock(path) if lock else None
-        if not path.exists():
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        os.chmod(path, 0o600)
+        _create_private(path)
         try:
-            connection = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=10
-            )
+            return cls._connect(path, lock_handle)
+        except sqlite3.DatabaseError as error:
+            if lock_handle is None:  # a reader (status, dry-run) never moves the daemon's file
+                raise StateError(f"state file {path} is not usable ({error})") from error
+        # The sheet is the truth: a corrupt memory is set aside (kept for inspection) and rebuilt.
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        log.warning(
+            "state file %s was corrupt; moved to %s; starting afresh from the sheet", path, aside
+        )
+        _create_private(path)
+        return cls._connect(path, lock_handle)
+
+    @classmethod
+    def _connect(cls, path: Path, lock_handle: Any) -> StateStore:
+        connection = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=10
+        )
+        try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             store = cls(path, connection, lock_handle)
             store._migrate()
-        except sqlite3.DatabaseError as error:
-            raise StateError(
-                f"state file {path} is not usable ({error}); move it aside and sheetsync "
-                "rebuilds its memory from the sheet"
-            ) from error
+        except sqlite3.DatabaseError:
+            connection.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -423,6 +439,14 @@ class StateStore:
                 "SELECT event_id, payload FROM events WHERE job = ? AND payload IS NOT NULL", (job,)
             )
         }
+
+
+def _create_private(path: Path) -> None:
+    """The state file holds hashes of personal data: readable by its owner only."""
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    os.chmod(path, 0o600)
 
 
 def _take_lock(path: Path) -> Any:

@@ -126,11 +126,22 @@ class GraphEmulator:
         self.lock = threading.RLock()
         self._faults: list[GraphFault] = []
         self._random: tuple[float, random.Random, list[GraphFault]] | None = None
+        self._rejections: list[tuple[Callable[[dict[str, Any]], bool], int, str]] = []
 
     # --- control surface -------------------------------------------------
     def inject(self, fault: GraphFault) -> None:
         with self.lock:
             self._faults.append(fault)
+
+    def reject_events(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        subcode: int = 2804050,
+        message: str = "This event has too little customer information to be matched.",
+    ) -> None:
+        """Meta-side validation sheetsync cannot see: events matching `predicate` reject their request."""
+        with self.lock:
+            self._rejections.append((predicate, subcode, message))
 
     def fail_randomly(self, rate: float, seed: int, faults: list[GraphFault]) -> None:
         """Fail a share of event requests, each with a fault drawn from `faults`."""
@@ -215,6 +226,9 @@ class GraphEmulator:
         now = self.clock()
         for event in data:
             validate_event(event, now)
+            for predicate, subcode, message in self._rejections:
+                if predicate(event):
+                    raise _invalid(subcode, "Event rejected", message)
         trace = _trace_id()
         test_code = params.get("test_event_code")
         with self.lock:

@@ -221,6 +221,10 @@ class SheetsEmulator:
         with self.lock:
             self._faults.append(fault)
 
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._faults.clear()
+
     def before_next(self, kind: str, edit: Callable[[SheetsEmulator], None]) -> None:
         """Run `edit` just before the next request of `kind` is answered."""
         with self.lock:

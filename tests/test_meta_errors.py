@@ -1,0 +1,69 @@
+"""Meta's error classes, by Graph code and subcode, not HTTP status (shared/META_CAPI.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sheetsync.meta import classify
+
+
+def graph_error(
+    code: int, subcode: int | None = None, is_transient: bool = False
+) -> dict[str, object]:
+    error: dict[str, object] = {
+        "message": "m",
+        "code": code,
+        "is_transient": is_transient,
+        "error_user_msg": "user message",
+        "fbtrace_id": "T",
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return {"error": error}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (None, None, "transient"),  # network error or timeout
+        (500, None, "transient"),
+        (502, "<html>bad gateway</html>", "transient"),
+        (503, None, "transient"),
+        (429, None, "transient"),
+        (500, graph_error(1), "transient"),
+        (500, graph_error(2), "transient"),
+        (400, graph_error(1), "transient"),
+        (400, graph_error(100, 2804003, is_transient=True), "transient"),
+        *[
+            (400, graph_error(code), "rate_limit")
+            for code in (4, 17, 32, 341, 613, 80000, 80004, 80014)
+        ],
+        (400, graph_error(368), "policy"),
+        *[
+            (status, graph_error(code), "auth")
+            for status in (400, 401)
+            for code in (190, 102, 104, 10, 200, 299)
+        ],
+        (400, graph_error(100, 33), "auth"),
+        (400, graph_error(100, 2804003), "event"),
+        (400, graph_error(100, 2804001), "event"),
+        (400, graph_error(100, 2804050), "event"),
+        (400, graph_error(100, 2804019), "event"),
+        (400, graph_error(100), "event"),
+        (500, graph_error(100, 2804003), "event"),  # the code decides, not the HTTP status
+        (400, graph_error(80015), "event"),  # just outside the rate-limit range
+        (403, None, "event"),
+    ],
+)
+def test_classify(status: int | None, body: object, kind: str) -> None:
+    assert classify(status, body).kind == kind
+
+
+def test_messages_are_for_people_and_keep_the_trace() -> None:
+    failure = classify(400, graph_error(100, 2804003))
+    assert failure.message == "Meta rejected it: user message (code 100/2804003)"
+    assert failure.fbtrace_id == "T"
+    assert classify(400, graph_error(190)).message.startswith(
+        "Meta rejected the access token (code 190)"
+    )
+    assert classify(400, graph_error(17)).retry_after == 300
