@@ -122,6 +122,7 @@ class GraphEmulator:
         self.clock = clock
         self.received: list[ReceivedEvent] = []
         self.requests = 0
+        self.latency = 0.0  # seconds each event request takes before Meta processes it
         self.rejected: list[dict[str, Any]] = []
         self.lock = threading.RLock()
         self._faults: list[GraphFault] = []
@@ -176,6 +177,10 @@ class GraphEmulator:
                 )
             if not events_path:
                 return Reply(200, {"id": dataset_id, "name": "Emulated dataset"})
+            if self.latency:
+                time.sleep(
+                    self.latency
+                )  # the request is in flight: a client killed now never hears back
             with self.lock:
                 self.requests += 1
                 fault = self._next_fault()

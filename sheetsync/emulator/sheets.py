@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -187,6 +188,7 @@ class SheetsEmulator:
         self._faults: list[Fault] = []
         self._edits: list[tuple[str, Callable[[SheetsEmulator], None]]] = []
         self.tokens: set[str] = set()
+        self.latency: dict[str, float] = {}  # seconds per request kind, applied before answering
 
     # --- control surface -------------------------------------------------
     def seed(
@@ -240,6 +242,8 @@ class SheetsEmulator:
         if request.raw_path.startswith("/_emulator/"):
             return self._control(request)
         kind = _kind_of(request)
+        if self.latency.get(kind):
+            time.sleep(self.latency[kind])
         with self.lock:
             self.counts[kind] += 1
             self.log.append((kind, request.method, request.raw_path))
