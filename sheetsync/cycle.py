@@ -6,6 +6,7 @@ read → parse → plan → outbox → deliver → record → write back.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +56,11 @@ class CycleReport:
     blocked: str | None = None
     error: str | None = None
     dry_run_lines: list[dict[str, Any]] = field(default_factory=list)
+    outcomes_by_event: Counter[tuple[str, str]] = field(
+        default_factory=Counter
+    )  # (event, outcome) → n
+    problem_kinds: Counter[str] = field(default_factory=Counter)
+    duration: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -199,6 +205,8 @@ class JobRunner:
         report.failed = sum(outcome.kind == "failed" for outcome in outcomes)
         report.pending = sum(outcome.kind in ("pending", "blocked") for outcome in outcomes)
         report.blocked = stop.message if stop else None
+        names = {event.event_id: event.event_name for event in due}
+        report.outcomes_by_event.update((names[o.event_id], o.kind) for o in outcomes)
         if stop:
             log.error("job %s: sending paused: %s", self.job.name, stop.message)
 

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 
@@ -29,6 +30,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sheetsync.config import Config, ConfigError
 from sheetsync.cycle import CycleReport, JobRunner
 from sheetsync.meta import TokenError
+from sheetsync.metrics import METRICS
+from sheetsync.metrics import serve as serve_metrics
 from sheetsync.notify import notify, watchdog_interval
 from sheetsync.runtime import Runtime, build
 from sheetsync.sheet import SheetError
@@ -51,10 +54,15 @@ class Daemon:
         self._last_success: dict[str, float] = {}
         self._sent_today: tuple[str, int] = ("", 0)
         self._started = clock()
+        self._metrics: ThreadingHTTPServer | None = None
 
     # --- life cycle ------------------------------------------------------------------------
     def run(self) -> int:
-        self._runtime = build(self._load_config())
+        config = self._load_config()
+        self._runtime = build(config)
+        if config.metrics_port:
+            self._metrics = serve_metrics(config.metrics_port)
+            log.info("metrics on http://127.0.0.1:%d/metrics", config.metrics_port)
         self._check_connections(self._runtime)
         self._schedule(self._runtime)
         notify("READY=1", f"STATUS={self._status_line()}")
@@ -87,6 +95,9 @@ class Daemon:
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None
+        if self._metrics is not None:
+            self._metrics.shutdown()
+            self._metrics.server_close()
 
     # --- scheduling -------------------------------------------------------------------------
     def _check_connections(self, runtime: Runtime) -> None:
@@ -118,15 +129,27 @@ class Daemon:
         if self._stop.is_set():
             return
         with self._lock:
+            started = time.monotonic()
             try:
                 report = runner.run_cycle()
             except Exception as error:  # never let APScheduler swallow it silently
                 log.exception("job %s: cycle crashed: %s", runner.job.name, error)
                 report = CycleReport(runner.job.name, error=f"crashed: {error}")
+            report.duration = time.monotonic() - started
             self._after_cycle(runner, report)
 
     def _after_cycle(self, runner: JobRunner, report: CycleReport) -> None:
         name = runner.job.name
+        METRICS.inc("sheetsync_cycles_total", job=name, result="ok" if report.ok else "failed")
+        METRICS.set("sheetsync_cycle_duration_seconds", report.duration, job=name)
+        for (event, outcome), count in report.outcomes_by_event.items():
+            METRICS.inc("sheetsync_events_total", count, job=name, event=event, outcome=outcome)
+        if report.expired:
+            METRICS.inc(
+                "sheetsync_events_total", report.expired, job=name, event="any", outcome="expired"
+            )
+        if report.ok:
+            METRICS.set("sheetsync_last_success_timestamp_seconds", self._clock(), job=name)
         if report.ok:
             self._last_success[name] = self._clock()
             log.info("%s", report.summary())

@@ -26,6 +26,7 @@ import requests
 
 from sheetsync.config import MetaConfig
 from sheetsync.logs import redact
+from sheetsync.metrics import METRICS
 from sheetsync.records import OutboxEvent, Outcome
 from sheetsync.retry import RetryPolicy, call_with_retries
 
@@ -189,6 +190,7 @@ class MetaClient:
 
         def attempt() -> Accepted:
             self.requests_made += 1
+            METRICS.inc("sheetsync_api_calls_total", api="meta", kind="events")
             try:
                 response = self._session.post(
                     self._url(dataset_id, "/events"), json=body, timeout=(3.0, self._meta.timeout)

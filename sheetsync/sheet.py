@@ -24,6 +24,7 @@ from gspread.http_client import HTTPClient
 
 from sheetsync import a1
 from sheetsync.config import GOOGLE_SHEETS_URL, GoogleConfig, is_loopback_url
+from sheetsync.metrics import METRICS
 from sheetsync.retry import RetryPolicy, call_with_retries
 from sheetsync.table import CellWrite, Layout, Scalar, Table
 
@@ -154,9 +155,13 @@ class LeadSheet:
         )
 
     # --- calls ---------------------------------------------------------------
-    def _call(self, what: str, call: Callable[[], Any]) -> Any:
+    def _call(self, kind: str, what: str, call: Callable[[], Any]) -> Any:
+        def counted() -> Any:
+            METRICS.inc("sheetsync_api_calls_total", api="sheets", kind=kind)
+            return call()
+
         try:
-            return call_with_retries(call, _is_transient, self._retry, self._sleep, _wait_hint)
+            return call_with_retries(counted, _is_transient, self._retry, self._sleep, _wait_hint)
         except gspread.exceptions.APIError as error:
             raise self._explain(what, error) from None
         except (requests.ConnectionError, requests.Timeout) as error:
@@ -198,7 +203,9 @@ class LeadSheet:
         if self._sheet_id is not None:
             return
         metadata = self._call(
-            "opening the spreadsheet", lambda: self._http.fetch_sheet_metadata(self.spreadsheet_id)
+            "metadata",
+            "opening the spreadsheet",
+            lambda: self._http.fetch_sheet_metadata(self.spreadsheet_id),
         )
         self.time_zone = metadata.get("properties", {}).get("timeZone", "UTC")
         for sheet in metadata.get("sheets", []):
@@ -228,6 +235,7 @@ class LeadSheet:
             "majorDimension": "COLUMNS",
         }
         response = self._call(
+            "read",
             "reading the sheet",
             lambda: self._http.values_batch_get(self.spreadsheet_id, ranges, dict(params)),
         )
@@ -265,7 +273,11 @@ class LeadSheet:
                     }
                 ]
             }
-            self._call("adding columns", lambda: self._http.batch_update(self.spreadsheet_id, body))
+            self._call(
+                "write",
+                "adding columns",
+                lambda: self._http.batch_update(self.spreadsheet_id, body),
+            )
             self._grid_columns = grown.width
         self.write(
             [
@@ -288,6 +300,7 @@ class LeadSheet:
         ]
         body = {"valueInputOption": "RAW", "data": data}
         self._call(
+            "write",
             "writing status cells",
             lambda: self._http.values_batch_update(self.spreadsheet_id, body),
         )

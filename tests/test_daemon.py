@@ -199,3 +199,92 @@ def test_a_second_daemon_on_the_same_state_file_is_refused(
         assert f"is in use by sheetsync pid {first.pid}" in second.stderr
     finally:
         stop(first)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_metrics_json_logs_and_no_secrets_in_any_output(
+    emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    import json
+
+    import requests
+
+    raw_values = [
+        "ann.secret@example.com",
+        "+1 650 555 0142",
+        "16505550142",
+        "bob.private@example.com",
+    ]
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [
+            HEADER,
+            ["Ann", raw_values[0], raw_values[1], "", "", day(time.time() - 60), "Won", "12"],
+            [
+                "Bob",
+                "bob.private@@example.com",
+                "555",
+                "",
+                "",
+                day(time.time() - 60),
+                "Qualifed",
+                "",
+            ],
+            ["Cy", raw_values[3], "", "", "", day(time.time() - 60), "New", ""],
+        ],
+    )
+    emulators.graph.reject_events(
+        lambda event: event["event_name"] == "Schedule", 2804050, "not enough"
+    )
+    port = _free_port()
+    data = config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")])
+    data["metrics_port"] = port
+    config = write_config(tmp_path / "c.yaml", data)
+    env = {
+        **__import__("os").environ,
+        "META_ACCESS_TOKEN": TOKEN,
+        "NOTIFY_SOCKET": str(notify_socket.path),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sheetsync.cli",
+            "--log-format",
+            "json",
+            "--verbose",
+            "run",
+            "--config",
+            str(config),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        notify_socket.wait_for("STATUS=1/1 jobs ok")
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'sheetsync_events_total{event="Purchase",job="sales",outcome="sent"} 1' in metrics
+        assert 'sheetsync_events_total{event="Schedule",job="sales",outcome="failed"} 1' in metrics
+        assert 'sheetsync_cycles_total{job="sales",result="ok"}' in metrics
+        assert 'sheetsync_api_calls_total{api="sheets",kind="read"}' in metrics
+        assert 'sheetsync_api_calls_total{api="meta",kind="events"}' in metrics
+        assert 'sheetsync_last_success_timestamp_seconds{job="sales"}' in metrics
+        code, err = stop(process)
+        assert code == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any(line["message"].startswith("job sales: 3 leads") for line in lines)
+    everything = err + metrics + "".join(line for _, line in notify_socket.messages)
+    everything += (tmp_path / "state.db").read_bytes().decode("latin-1")
+    for secret in [TOKEN, *raw_values, "bob.private@@example.com"]:
+        assert secret not in everything, secret

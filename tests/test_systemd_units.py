@@ -12,7 +12,9 @@ import pytest
 
 UNITS = Path(__file__).parent.parent / "systemd"
 ANALYZE = shutil.which("systemd-analyze")
-needs_systemd = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed on this machine")
+needs_systemd = pytest.mark.skipif(
+    ANALYZE is None, reason="systemd-analyze is not installed on this machine"
+)
 
 
 def installed_copy(unit: str, tmp_path: Path) -> Path:
@@ -28,17 +30,31 @@ def installed_copy(unit: str, tmp_path: Path) -> Path:
 @needs_systemd
 @pytest.mark.parametrize("unit", ["sheetsync.service", "sheetsync@.service"])
 def test_units_verify(unit: str, tmp_path: Path) -> None:
-    result = subprocess.run([ANALYZE or "", "verify", str(installed_copy(unit, tmp_path))],
-                            capture_output=True, text=True, check=False, timeout=60)
+    result = subprocess.run(
+        [ANALYZE or "", "verify", str(installed_copy(unit, tmp_path))],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "sheetsync" not in result.stderr  # no warnings about our units
 
 
 @needs_systemd
 def test_hardening_is_rated_ok(tmp_path: Path) -> None:
-    result = subprocess.run([ANALYZE or "", "security", "--offline=true", str(installed_copy("sheetsync.service",
-                                                                                             tmp_path))],
-                            capture_output=True, text=True, check=False, timeout=60)
+    result = subprocess.run(
+        [
+            ANALYZE or "",
+            "security",
+            "--offline=true",
+            str(installed_copy("sheetsync.service", tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     exposure = re.search(r"Overall exposure level for .*: (\d+\.\d+)", result.stdout)
     assert exposure, result.stdout + result.stderr
     assert float(exposure.group(1)) <= 2.0
@@ -46,6 +62,13 @@ def test_hardening_is_rated_ok(tmp_path: Path) -> None:
 
 def test_units_say_what_the_daemon_expects() -> None:
     text = (UNITS / "sheetsync.service").read_text()
-    for line in ("Type=notify", "WatchdogSec=", "StateDirectory=sheetsync", "LoadCredential=meta-token:",
-                 "Restart=on-failure", "ExecReload=/bin/kill -HUP $MAINPID", "DynamicUser=yes"):
+    for line in (
+        "Type=notify",
+        "WatchdogSec=",
+        "StateDirectory=sheetsync",
+        "LoadCredential=meta-token:",
+        "Restart=on-failure",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "DynamicUser=yes",
+    ):
         assert line in text
