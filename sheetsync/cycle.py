@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sheetsync import a1
+from sheetsync import a1, summary
 from sheetsync.config import JobConfig, funnel
 from sheetsync.leads import (
     ColumnMap,
@@ -25,9 +25,11 @@ from sheetsync.leads import (
 )
 from sheetsync.meta import MetaClient, deliver
 from sheetsync.plan import EXPIRY_MARGIN, SEVEN_DAYS, Memory, Plan, Where, memory_after, plan
+from sheetsync.report import job_status
 from sheetsync.sheet import LeadSheet, SheetError
 from sheetsync.state import StateStore
 from sheetsync.status import JobView, RowTexts, row_texts
+from sheetsync.summary import problem_kind
 from sheetsync.table import CellWrite, Layout, Table
 
 log = logging.getLogger("sheetsync.cycle")
@@ -96,6 +98,10 @@ class JobRunner:
         self.where = Where(job.spreadsheet, job.worksheet)
         self.funnel_events = [stage.event for stage in funnel(job)]
         self._columns: ColumnMap | None = None
+        self._summary_written: list[list[str]] | None = (
+            None  # what the summary tab shows, as last written
+        )
+        self._summary_pending: list[list[str]] | None = None
         self._layout: Layout | None = None
 
     # --- the cycle ---------------------------------------------------------------------
@@ -145,8 +151,9 @@ class JobRunner:
         self._deliver(now, report)
         after = self.state.memory(self.job.name)
         cells = self._status_cells(decided, after, columns, report)
-        if cells:
-            self._write_back(decided, cells, columns, report)
+        summary = self._summary_writes(decided, now)
+        if cells or summary:
+            self._write_back(decided, cells, columns, report, summary)
 
     # --- read ---------------------------------------------------------------------------
     def _read(self, dry_run: bool) -> tuple[Table, ColumnMap]:
@@ -256,17 +263,43 @@ class JobRunner:
         cells: dict[str, list[tuple[int, str]]],
         columns: ColumnMap,
         report: CycleReport,
+        summary: list[CellWrite],
     ) -> None:
-        """Write to the rows where the keys stand *now*: people sort and insert rows mid-cycle."""
-        rows_now = self._locate(decided, columns)
+        """Write to the rows where the keys stand *now*: people sort and insert rows mid-cycle.
+
+        Status cells and the summary tab go out in one request.
+        """
+        rows_now = self._locate(decided, columns) if cells else {}
         writes = [
             CellWrite(rows_now[key], column, text)
             for key, changes in cells.items()
             if key in rows_now
             for column, text in changes
         ]
-        self.sheet.write(writes)
+        self.sheet.write(writes + summary)
         report.cells_written = len(writes)
+        self._summary_written = self._summary_pending
+
+    # --- the managers' summary tab ------------------------------------------------------
+    def _summary_writes(self, decided: Plan, now: int) -> list[CellWrite]:
+        title = self.job.summary_worksheet
+        if not title or self.state is None:
+            return []
+        problems = Counter(
+            problem_kind(problem)
+            for lead in decided.leads
+            for problem in dict.fromkeys([*lead.problems, *decided.notes.get(lead.key, ())])
+        )
+        grid = summary.render(job_status(self.state, self.job, now), problems, now)
+        if grid == self._summary_written:
+            return []
+        self.sheet.ensure_worksheet(title, summary.HEIGHT, summary.WIDTH)
+        self._summary_pending = grid
+        return [
+            CellWrite(row, column, text, worksheet=title)
+            for row, values in enumerate(grid, start=1)
+            for column, text in enumerate(values, start=1)
+        ]
 
     def _locate(self, decided: Plan, columns: ColumnMap) -> dict[str, int]:
         new_leads = {lead.key: lead for lead in decided.new_keys}

@@ -150,6 +150,7 @@ class LeadSheet:
         self._sheet_id: int | None = None
         self._grid_columns = 0
         self.time_zone = "UTC"
+        self._titles: set[str] = set()
         self.service_account = getattr(
             getattr(self._http, "auth", None), "service_account_email", None
         )
@@ -208,6 +209,7 @@ class LeadSheet:
             lambda: self._http.fetch_sheet_metadata(self.spreadsheet_id),
         )
         self.time_zone = metadata.get("properties", {}).get("timeZone", "UTC")
+        self._titles = {sheet["properties"]["title"] for sheet in metadata.get("sheets", [])}
         for sheet in metadata.get("sheets", []):
             properties = sheet["properties"]
             if properties["title"] == self.worksheet:
@@ -287,13 +289,39 @@ class LeadSheet:
         )
         return grown
 
+    def ensure_worksheet(self, title: str, rows: int, columns: int) -> None:
+        """Add a tab (the managers' summary) unless the spreadsheet has it."""
+        self.open()
+        if title in self._titles:
+            return
+        body = {
+            "requests": [
+                {
+                    "addSheet": {
+                        "properties": {
+                            "title": title,
+                            "gridProperties": {"rowCount": rows, "columnCount": columns},
+                        }
+                    }
+                }
+            ]
+        }
+        self._call(
+            "write",
+            f"adding the {title!r} tab",
+            lambda: self._http.batch_update(self.spreadsheet_id, body),
+        )
+        self._titles.add(title)
+
     def write(self, cells: Sequence[CellWrite]) -> None:
         """Write each cell's text as RAW (a leading `=` stays text), in one request."""
         if not cells:
             return
         data = [
             {
-                "range": a1.absolute(self.worksheet, a1.cell_ref(cell.row, cell.column)),
+                "range": a1.absolute(
+                    cell.worksheet or self.worksheet, a1.cell_ref(cell.row, cell.column)
+                ),
                 "values": [[cell.text]],
             }
             for cell in cells

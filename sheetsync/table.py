@@ -31,6 +31,9 @@ class CellWrite:
     row: int
     column: int
     text: str
+    worksheet: str | None = (
+        None  # another tab of the same spreadsheet (the summary); None = the job's
+    )
 
 
 @dataclass(frozen=True)

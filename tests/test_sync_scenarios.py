@@ -490,3 +490,68 @@ def test_a_team_managed_key_column(emulators: Emulators, tmp_path: Path, clock: 
     assert "Sync Key" not in ann
     assert ann["Sent Events"] == "Lead"
     assert bob["CRM ID"] == ""
+
+
+def test_the_managers_summary_tab(emulators: Emulators, tmp_path: Path, clock: Clock) -> None:
+    seed(
+        emulators,
+        [
+            lead_row("Ann", "Won", created=NOW - 60, value="10"),
+            lead_row("Bob", "Qualifed"),
+            lead_row("Cy", "New", phone="555"),
+            lead_row("Di", "New", phone="12"),
+        ],
+    )
+    sync = runtime(
+        emulators,
+        tmp_path,
+        clock,
+        jobs=[job_config(summary_worksheet="sheetsync", test_event_code="TEST9")],
+    )
+    sync.run_once()
+    shown = emulators.sheets.worksheet("sheet1", "sheetsync").displayed()
+    as_dict = {row[0]: row[1:] for row in shown if row}
+    assert shown[0][0] == "sheetsync · job sales"
+    assert as_dict["Sending to Meta"] == ["ok"]
+    assert as_dict["Test mode"] == ["ON (TEST9): events still count in the dataset"]
+    assert as_dict["Purchase"] == ["1", "1", "25%", "not yet"]
+    assert as_dict["Lead"] == ["3", "3", "75%", "not yet"]
+    assert as_dict["phone has too few digits"] == ["2"]
+    assert as_dict["unknown stage"] == ["1"]
+    emulators.sheets.reset_counts()
+    clock.advance(60)
+    sync.run_once()
+    assert dict(emulators.sheets.counts) == {
+        "read": 1
+    }  # a quiet cycle does not rewrite the summary
+    emulators.sheets.worksheet("sheet1", "Leads").type_cell(3, 7, "Qualified")  # Bob's typo fixed
+    clock.advance(60)
+    sync.run_once()
+    assert emulators.sheets.counts["write"] == 1  # rows and summary in one request
+    as_dict = {
+        row[0]: row[1:]
+        for row in emulators.sheets.worksheet("sheet1", "sheetsync").displayed()
+        if row
+    }
+    assert "unknown stage" not in as_dict
+    assert as_dict["QualifiedLead"][:2] == ["2", "2"]
+
+
+def test_status_columns_beyond_the_grid_grow_it(
+    emulators: Emulators, tmp_path: Path, clock: Clock
+) -> None:
+    emulators.sheets.seed("sheet1", "Leads", [HEADER, lead_row("Ann", "New")], columns=len(HEADER))
+    assert runtime(emulators, tmp_path, clock).run_once()[0].ok
+    assert emulators.sheets.worksheet("sheet1", "Leads").column_count == len(HEADER) + 4
+    assert sheet_rows(emulators)[0]["Sent Events"] == "Lead"
+
+
+def test_one_jobs_failure_never_stops_the_others(
+    emulators: Emulators, tmp_path: Path, clock: Clock
+) -> None:
+    seed(emulators, [lead_row("Ann", "New")])
+    broken = job_config(name="broken", spreadsheet="no-such-sheet")
+    reports = runtime(emulators, tmp_path, clock, jobs=[broken, job_config()]).run_once()
+    assert [report.ok for report in reports] == [False, True]
+    assert "spreadsheet no-such-sheet was not found" in (reports[0].error or "")
+    assert len(emulators.graph.events()) == 1
