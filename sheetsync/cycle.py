@@ -16,6 +16,7 @@ from sheetsync import a1, summary
 from sheetsync.config import JobConfig, funnel
 from sheetsync.leads import (
     ColumnMap,
+    IdentityCache,
     Lead,
     MissingColumns,
     parse_leads,
@@ -98,11 +99,18 @@ class JobRunner:
         self.where = Where(job.spreadsheet, job.worksheet)
         self.funnel_events = [stage.event for stage in funnel(job)]
         self._columns: ColumnMap | None = None
-        self._summary_written: list[list[str]] | None = (
-            None  # what the summary tab shows, as last written
-        )
-        self._summary_pending: list[list[str]] | None = None
         self._layout: Layout | None = None
+        # What the summary tab shows, as last written (and what this cycle is writing).
+        self._summary_written: list[list[str]] | None = None
+        self._summary_pending: list[list[str]] | None = None
+        # Kept between cycles so a quiet sheet costs one read and little else.
+        self._identities: IdentityCache = {}  # identity cells → normalised and hashed (the costly part)
+        self._cached_memory: Memory | None = None
+        self._cached_version = -1
+        self._quiet_table: tuple[tuple[str, ...], dict[int, Any]] | None = None
+        self._quiet_version = -1
+        self._quiet_hour = 0
+        self._quiet_leads = 0
 
     # --- the cycle ---------------------------------------------------------------------
     def run_cycle(self, dry_run: bool = False) -> CycleReport:
@@ -128,10 +136,15 @@ class JobRunner:
         return report
 
     def _cycle(self, now: int, report: CycleReport, dry_run: bool) -> None:
-        memory = self.state.memory(self.job.name) if self.state else Memory(first_cycle=True)
+        memory = self._memory()
         table, columns = self._read(dry_run)
         self._guard_mass_change(table, memory)
-        leads = parse_leads(table, columns, self.job, self._offset(now))
+        if not dry_run and self._nothing_changed(table, now):
+            report.leads = (
+                self._quiet_leads
+            )  # steady state: the sheet and the memory are as last time
+            return
+        leads = parse_leads(table, columns, self.job, self._offset(now), self._identities)
         decided = plan(leads, memory, self.job, now, self.where)
         report.leads = len(decided.leads)
         report.keys_given = len(decided.new_keys)
@@ -142,18 +155,61 @@ class JobRunner:
         self.state.record_plan(self.job.name, decided, now)
         report.expired = sum(decision.status == "expired" for decision in decided.decisions)
         report.baseline = sum(decision.status == "baseline" for decision in decided.decisions)
-        report.expired += self.state.expire_stale(
+        expired_keys = self.state.expire_stale(
             self.job.name,
             now - SEVEN_DAYS + EXPIRY_MARGIN // 2,
             now,
             "could not be sent within Meta's 7-day window",
         )
-        self._deliver(now, report)
-        after = self.state.memory(self.job.name)
+        report.expired += len(expired_keys)
+        delivered_keys = self._deliver(now, report)
+        touched = {o.lead_key for o in decided.observations} | {e.lead_key for e in decided.events}
+        touched |= {d.lead_key for d in decided.decisions} | set(expired_keys) | delivered_keys
+        after = self._refresh_memory(memory, touched)
         cells = self._status_cells(decided, after, columns, report)
         summary = self._summary_writes(decided, now)
         if cells or summary:
             self._write_back(decided, cells, columns, report, summary)
+        self._remember_quiet(table, report, now)
+
+    # --- what is worth keeping between cycles ---------------------------------------------
+    def _memory(self) -> Memory:
+        """The state's memory of this job: loaded once, then refreshed lead by lead."""
+        if self.state is None:
+            return Memory(first_cycle=True)
+        if self._cached_memory is None or self._cached_version != self.state.version(self.job.name):
+            self._cached_memory = self.state.memory(self.job.name)
+            self._cached_version = self.state.version(self.job.name)
+        return self._cached_memory
+
+    def _refresh_memory(self, memory: Memory, touched: set[str]) -> Memory:
+        assert self.state is not None
+        fresh = self.state.memory(self.job.name, touched) if touched else Memory(memory.first_cycle)
+        first_cycle = self.state.job_state(self.job.name).first_cycle_at is None
+        merged = Memory(first_cycle, {**memory.leads, **fresh.leads})
+        self._cached_memory, self._cached_version = merged, self.state.version(self.job.name)
+        return merged
+
+    def _nothing_changed(self, table: Table, now: int) -> bool:
+        """True when the sheet reads exactly as after the last complete cycle, the memory is unchanged,
+        no event waits for a retry, and the summary tab's hour has not turned."""
+        assert self.state is not None
+        return (
+            self._quiet_table == (table.header, dict(table.columns))
+            and self._quiet_version == self.state.version(self.job.name)
+            and self._quiet_hour == (now // 3600 if self.job.summary_worksheet else 0)
+            and not self.state.has_pending(self.job.name)
+        )
+
+    def _remember_quiet(self, table: Table, report: CycleReport, now: int) -> None:
+        """After a complete cycle: what the sheet looked like, to recognise the steady state next time.
+        A cycle that wrote cells changed what the next read returns, so it leaves no baseline."""
+        assert self.state is not None
+        wrote = report.keys_given or report.cells_written
+        self._quiet_table = None if wrote else (table.header, dict(table.columns))
+        self._quiet_version = self.state.version(self.job.name)
+        self._quiet_hour = now // 3600 if self.job.summary_worksheet else 0
+        self._quiet_leads = report.leads
 
     # --- read ---------------------------------------------------------------------------
     def _read(self, dry_run: bool) -> tuple[Table, ColumnMap]:
@@ -200,11 +256,12 @@ class JobRunner:
             )
 
     # --- deliver and record -------------------------------------------------------------
-    def _deliver(self, now: int, report: CycleReport) -> None:
+    def _deliver(self, now: int, report: CycleReport) -> set[str]:
+        """Send what is due; returns the keys of the leads whose events were tried."""
         assert self.state is not None and self.meta is not None
         due = self.state.due_events(self.job.name, now)
         if not due:
-            return
+            return set()
         outcomes, stop = deliver(self.meta, self.job.dataset_id, due, self.job.test_event_code)
         self.state.record_outcomes(self.job.name, outcomes, int(self.clock()))
         self.state.set_blocked(self.job.name, stop.message if stop else None, now)
@@ -216,6 +273,7 @@ class JobRunner:
         report.outcomes_by_event.update((names[o.event_id], o.kind) for o in outcomes)
         if stop:
             log.error("job %s: sending paused: %s", self.job.name, stop.message)
+        return {event.lead_key for event in due}
 
     # --- write back ---------------------------------------------------------------------
     def _texts(self, decided: Plan, memory: Memory) -> dict[str, RowTexts]:

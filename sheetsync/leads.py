@@ -150,13 +150,53 @@ def utc_offset(time_zone: str, at: datetime) -> timedelta:
         return timedelta()
 
 
+IDENTITY_FIELDS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "gender",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "external_id",
+    "lead_id",
+    "fbc",
+    "fbclid",
+)
+IdentityCache = dict[tuple[Scalar, ...], "Identity"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Everything a row says about who the lead is: normalised, hashed, checked."""
+
+    user_data: tuple[tuple[str, tuple[str, ...]], ...]
+    lead_id: int | None
+    fbc: str | None
+    fbclid: str | None
+    fingerprint: str
+    problems: tuple[str, ...]
+
+
 def parse_leads(
-    table: Table, columns: ColumnMap, job: JobConfig, offset: timedelta = timedelta()
+    table: Table,
+    columns: ColumnMap,
+    job: JobConfig,
+    offset: timedelta = timedelta(),
+    cache: IdentityCache | None = None,
 ) -> list[Lead]:
+    """Every non-empty row as a Lead. `cache` (kept by the caller between cycles) spares
+    re-normalising and re-hashing identity cells that did not change — the costly part."""
     stages = funnel(job)
+    identities: IdentityCache = {} if cache is None else cache
+    if len(identities) > 2 * table.data_rows + 1000:
+        identities.clear()  # rows were deleted or rewritten wholesale: do not grow without bound
     leads = []
     for row in range(2, table.data_rows + 2):
-        lead = parse_row(table, row, columns, job, stages, offset)
+        lead = parse_row(table, row, columns, job, stages, offset, identities)
         if lead is not None:
             leads.append(lead)
     return leads
@@ -178,6 +218,7 @@ def parse_row(
     job: JobConfig,
     stages: list[Stage],
     offset: timedelta,
+    identities: IdentityCache | None = None,
 ) -> Lead | None:
     data_columns = [*columns.fields.values(), *columns.stage_columns.values()]
     if all(_blank(table.cell(column, row)) for column in data_columns):
@@ -188,42 +229,45 @@ def parse_row(
     if not _blank(created_cell) and created_at is None:
         problems.append(f"{job.columns.created_at} '{created_cell}' is not a date")
     reached = _reached_stages(table, row, columns, job, stages, created_at, offset, problems)
-    user_data = _user_data(table, columns, job, row, problems)
-    lead_id, lead_problem = identity.lead_id_from_cell(_cell(table, columns, "lead_id", row))
-    if lead_problem:
-        problems.append(lead_problem)
-    click = identity.click_id_from_cell(
-        _cell(table, columns, "fbc", row) or _cell(table, columns, "fbclid", row)
-    )
-    problems.extend(click.problems)
-    fingerprint_source = next(
-        (str(value) for value in (lead_id, click.fbclid, click.fbc) if value),
-        next(
-            (
-                values[0]
-                for name, values in user_data
-                if name in ("em", "ph", "external_id") and values
-            ),
-            "",
-        ),
-    )
+    cells = tuple(_cell(table, columns, name, row) for name in IDENTITY_FIELDS)
+    who = identities.get(cells) if identities is not None else None
+    if who is None:
+        who = parse_identity(dict(zip(IDENTITY_FIELDS, cells, strict=True)), job)
+        if identities is not None:
+            identities[cells] = who
     return Lead(
         row=row,
         key=_key_text(table.cell(columns.key, row)),
         reached=reached,
         created_at=created_at,
-        user_data=user_data,
-        lead_id=lead_id,
-        fbc=click.fbc,
-        fbclid=click.fbclid,
-        problems=tuple(dict.fromkeys(problems)),
+        user_data=who.user_data,
+        lead_id=who.lead_id,
+        fbc=who.fbc,
+        fbclid=who.fbclid,
+        problems=tuple(dict.fromkeys([*problems, *who.problems])),
         shown_status=str(table.cell(columns.status, row)),
         shown_events=str(table.cell(columns.events, row)),
         shown_synced_at=str(table.cell(columns.synced_at, row)),
-        fingerprint=hashlib.sha256(fingerprint_source.encode()).hexdigest()[:16]
-        if fingerprint_source
-        else "",
+        fingerprint=who.fingerprint,
     )
+
+
+def parse_identity(cells: Mapping[str, Scalar], job: JobConfig) -> Identity:
+    problems: list[str] = []
+    user_data = _user_data(cells, job, problems)
+    lead_id, lead_problem = identity.lead_id_from_cell(cells["lead_id"])
+    if lead_problem:
+        problems.append(lead_problem)
+    click = identity.click_id_from_cell(cells["fbc"] or cells["fbclid"])
+    problems.extend(click.problems)
+    strongest = next(
+        (str(value) for value in (lead_id, click.fbclid, click.fbc) if value), ""
+    ) or next(
+        (values[0] for name, values in user_data if name in ("em", "ph", "external_id") and values),
+        "",
+    )
+    fingerprint = hashlib.sha256(strongest.encode()).hexdigest()[:16] if strongest else ""
+    return Identity(user_data, lead_id, click.fbc, click.fbclid, fingerprint, tuple(problems))
 
 
 def _key_text(value: Scalar) -> str:
@@ -233,11 +277,9 @@ def _key_text(value: Scalar) -> str:
 
 
 def _user_data(
-    table: Table, columns: ColumnMap, job: JobConfig, row: int, problems: list[str]
+    cells: Mapping[str, Scalar], job: JobConfig, problems: list[str]
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    def cell(name: str) -> Scalar:
-        return _cell(table, columns, name, row)
-
+    cell = cells.__getitem__
     country = identity.normalise_country(cell("country"))
     row_country = (
         country.values[0].upper() if country.values and len(country.values[0]) == 2 else None

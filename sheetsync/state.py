@@ -15,6 +15,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,10 @@ MIGRATIONS = [
     """,
 ]
 log = logging.getLogger("sheetsync.state")
+EVENTS_QUERY = (
+    "SELECT lead_key, event_name, status, event_time, event_id, detail, status_at, input_hash, "
+    "match_keys FROM events "
+)
 RETRY_BASE = 60  # seconds before the first retry on a later cycle; doubles each time
 RETRY_CAP = 3600
 
@@ -115,6 +120,7 @@ class StateStore:
         self.path = path
         self._db = connection
         self._lock_handle = lock_handle
+        self._versions: Counter[str] = Counter()
 
     # --- opening ---------------------------------------------------------------
     @classmethod
@@ -182,47 +188,74 @@ class StateStore:
         self._db.execute("COMMIT")
 
     # --- memory for the planner ------------------------------------------------------
-    def memory(self, job: str) -> Memory:
+    def memory(self, job: str, keys: Iterable[str] | None = None) -> Memory:
+        """What sheetsync remembers of a job's leads: all of them, or only `keys` (to refresh a cache)."""
         first_cycle = self.job_state(job).first_cycle_at is None
         leads: dict[str, dict[str, Any]] = {}
-        for key, first_seen, click_ms, seen in self._db.execute(
-            "SELECT lead_key, first_seen_at, click_time_ms, stage_seen_at FROM leads WHERE job = ?",
-            (job,),
-        ):
-            leads[key] = {
-                "first_seen_at": first_seen,
-                "click_time_ms": click_ms,
-                "stage_seen_at": json.loads(seen),
-                "events": {},
-            }
-        for row in self._db.execute(
-            "SELECT lead_key, event_name, status, event_time, event_id, detail, status_at, input_hash, "
-            "match_keys FROM events WHERE job = ?",
-            (job,),
-        ):
-            key, name, status, event_time, event_id, detail, at, input_hash, match_keys = row
-            lead = leads.setdefault(
-                key,
-                {
-                    "first_seen_at": at or 0,
-                    "click_time_ms": None,
-                    "stage_seen_at": {},
+        for where, args in self._lead_filters(job, keys):
+            for key, first_seen, click_ms, seen in self._db.execute(
+                "SELECT lead_key, first_seen_at, click_time_ms, stage_seen_at FROM leads " + where,  # noqa: S608 (only ? placeholders are joined in)
+                args,
+            ):
+                leads[key] = {
+                    "first_seen_at": first_seen,
+                    "click_time_ms": click_ms,
+                    "stage_seen_at": json.loads(seen),
                     "events": {},
-                },
-            )
-            lead["events"][name] = EventMemory(
-                status,
-                event_time,
-                event_id,
-                detail,
-                at,
-                input_hash,
-                tuple(filter(None, match_keys.split(","))),
-            )
+                }
+            for row in self._db.execute(
+                EVENTS_QUERY + where,
+                args,
+            ):
+                key, name, status, event_time, event_id, detail, at, input_hash, match_keys = row
+                lead = leads.setdefault(
+                    key,
+                    {
+                        "first_seen_at": at or 0,
+                        "click_time_ms": None,
+                        "stage_seen_at": {},
+                        "events": {},
+                    },
+                )
+                lead["events"][name] = EventMemory(
+                    status,
+                    event_time,
+                    event_id,
+                    detail,
+                    at,
+                    input_hash,
+                    tuple(filter(None, match_keys.split(","))),
+                )
         return Memory(first_cycle, {key: LeadMemory(**fields) for key, fields in leads.items()})
+
+    @staticmethod
+    def _lead_filters(
+        job: str, keys: Iterable[str] | None
+    ) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        if keys is None:
+            yield "WHERE job = ?", (job,)
+            return
+        wanted = sorted(set(keys))
+        for start in range(0, len(wanted), 500):  # SQLite caps the number of parameters
+            chunk = wanted[start : start + 500]
+            yield f"WHERE job = ? AND lead_key IN ({','.join('?' * len(chunk))})", (job, *chunk)
+
+    def version(self, job: str) -> int:
+        """Bumped whenever this process changes what it remembers of the job's leads."""
+        return self._versions[job]
+
+    def has_pending(self, job: str) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM events WHERE job = ? AND status = 'pending' LIMIT 1", (job,)
+            ).fetchone()
+            is not None
+        )
 
     # --- recording a plan (the outbox: intent before sending) ------------------------------
     def record_plan(self, job: str, plan: Plan, now: int) -> None:
+        if plan.observations or plan.events or plan.decisions:
+            self._versions[job] += 1
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO jobs (job, first_cycle_at) VALUES (?, ?) ON CONFLICT (job) DO UPDATE "
@@ -284,18 +317,28 @@ class StateStore:
             for key, name, event_id, event_time, payload, attempts in rows
         ]
 
-    def expire_stale(self, job: str, cutoff: int, now: int, detail: str) -> int:
-        """Pending events older than `cutoff` can no longer reach Meta: say so."""
+    def expire_stale(self, job: str, cutoff: int, now: int, detail: str) -> list[str]:
+        """Pending events older than `cutoff` can no longer reach Meta: say so. Returns their lead keys."""
         with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE events SET status = 'expired', detail = ?, status_at = ? "
-                "WHERE job = ? AND status = 'pending' AND event_time < ?",
-                (detail, now, job, cutoff),
-            )
-            return cursor.rowcount
+            keys = [
+                key
+                for (key,) in db.execute(
+                    "SELECT lead_key FROM events WHERE job = ? AND status = 'pending' AND event_time < ?",
+                    (job, cutoff),
+                )
+            ]
+            if keys:
+                db.execute(
+                    "UPDATE events SET status = 'expired', detail = ?, status_at = ? "
+                    "WHERE job = ? AND status = 'pending' AND event_time < ?",
+                    (detail, now, job, cutoff),
+                )
+                self._versions[job] += 1
+        return keys
 
     # --- recording outcomes (after Meta answered) -------------------------------------
     def record_outcomes(self, job: str, outcomes: Iterable[Outcome], now: int) -> None:
+        self._versions[job] += 1
         with self._transaction() as db:
             for outcome in outcomes:
                 if outcome.kind == "sent":

@@ -244,7 +244,11 @@ class GraphEmulator:
     def _control(self, request: Request) -> Reply:
         action = request.raw_path.removeprefix("/_emulator/")
         if action == "events":
-            return Reply(200, {"events": self.events()})
+            with self.lock:
+                received = [
+                    {**item.event, "_received_at": item.received_at} for item in self.received
+                ]
+            return Reply(200, {"events": received, "requests": self.requests})
         if action == "fault":
             body = request.json()
             assert isinstance(body, dict)

@@ -537,7 +537,11 @@ class SheetsEmulator:
         if action == "edit":
             with self.lock:
                 sheet = self.worksheet(body["spreadsheet"], body["worksheet"])
-                apply_edit(sheet, body)
+                for edit in body.get("edits", [body]):  # one edit, or many at once
+                    apply_edit(sheet, edit)
+            return Reply(200, {})
+        if action == "reset-counts":
+            self.reset_counts()
             return Reply(200, {})
         return error_reply(404, f"no control action {action!r}")
 
