@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gspread
@@ -129,6 +130,56 @@ def _wait_hint(error: Exception) -> float | None:
     if isinstance(error, gspread.exceptions.APIError) and error.code == 429:
         return 10.0  # a per-minute quota: a short wait rarely helps, a longer one does
     return None
+
+
+@dataclass
+class Block:
+    """A rectangle of cells to write as one range: far smaller than one range per cell."""
+
+    worksheet: str | None
+    top: int
+    left: int
+    values: list[list[str]]
+
+    def range(self) -> str:
+        bottom, right = self.top + len(self.values) - 1, self.left + len(self.values[0]) - 1
+        first, last = a1.cell_ref(self.top, self.left), a1.cell_ref(bottom, right)
+        return first if first == last else f"{first}:{last}"
+
+
+def blocks(cells: Sequence[CellWrite]) -> list[Block]:
+    """Merge cells side by side in a row into runs, then runs of the same columns on consecutive rows."""
+    by_row: dict[tuple[str | None, int], dict[int, str]] = {}
+    for cell in cells:
+        by_row.setdefault((cell.worksheet, cell.row), {})[cell.column] = cell.text
+    runs: list[Block] = []
+    for (worksheet, row), texts in sorted(
+        by_row.items(), key=lambda item: (item[0][0] or "", item[0][1])
+    ):
+        for column in sorted(texts):
+            last = runs[-1] if runs else None
+            if (
+                last
+                and last.worksheet == worksheet
+                and last.top == row
+                and last.left + len(last.values[0]) == column
+            ):
+                last.values[0].append(texts[column])
+            else:
+                runs.append(Block(worksheet, row, column, [[texts[column]]]))
+    merged: list[Block] = []
+    open_blocks: dict[
+        tuple[str | None, int, int], Block
+    ] = {}  # (sheet, left, width) → block growing down
+    for run in runs:
+        shape = (run.worksheet, run.left, len(run.values[0]))
+        growing = open_blocks.get(shape)
+        if growing is not None and growing.top + len(growing.values) == run.top:
+            growing.values.append(run.values[0])
+        else:
+            open_blocks[shape] = run
+            merged.append(run)
+    return merged
 
 
 class LeadSheet:
@@ -319,12 +370,10 @@ class LeadSheet:
             return
         data = [
             {
-                "range": a1.absolute(
-                    cell.worksheet or self.worksheet, a1.cell_ref(cell.row, cell.column)
-                ),
-                "values": [[cell.text]],
+                "range": a1.absolute(block.worksheet or self.worksheet, block.range()),
+                "values": block.values,
             }
-            for cell in cells
+            for block in blocks(cells)
         ]
         body = {"valueInputOption": "RAW", "data": data}
         self._call(

@@ -1,0 +1,53 @@
+"""API calls per cycle do not grow with rows: the smoke version of the benchmark (counts, not seconds)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from sheetsync.emulator import Emulators
+from support import HEADER, Clock, at, day, job_config, runtime
+
+NOW = at("2026-11-22T12:00:00")
+ROWS = 5000
+
+
+@pytest.fixture
+def big_sheet(emulators: Emulators) -> None:
+    rows = [[f"L{n}", f"l{n}@example.com", f"+1 650 555 {n % 10000:04d}", f"'{120245117458290 + n}",
+             f"IwAR{n:08d}x", day(NOW - 3600), "New", "100"] for n in range(ROWS)]
+    emulators.sheets.seed("sheet1", "Leads", [HEADER, *rows])
+
+
+def test_cost_per_cycle_is_constant_in_api_calls(emulators: Emulators, big_sheet: None, tmp_path: Path) -> None:
+    clock = Clock(NOW)
+    emulators.graph.clock = clock
+    sync = runtime(emulators, tmp_path, clock)
+    sync.run_once()  # adopts the sheet: sends every Lead event, writes keys and statuses
+    assert emulators.graph.requests == math.ceil(ROWS / 1000)
+    assert emulators.sheets.counts["metadata"] == 1
+
+    for _ in range(3):  # steady state: one values read, nothing else
+        emulators.sheets.reset_counts()
+        requests_before = emulators.graph.requests
+        clock.advance(60)
+        sync.run_once()
+        assert dict(emulators.sheets.counts) == {"read": 1}
+        assert emulators.graph.requests == requests_before
+
+    sheet = emulators.sheets.worksheet("sheet1", "Leads")
+    changed = 2500
+    for row in range(2, changed + 2):
+        sheet.type_cell(row, 7, "Qualified")
+    emulators.sheets.reset_counts()
+    requests_before = emulators.graph.requests
+    clock.advance(60)
+    report = sync.run_once()[0]
+    assert report.sent == changed
+    # 1 values read + 1 key-column re-read + 1 write + ceil(events / 1000) Meta requests
+    assert dict(emulators.sheets.counts) == {"read": 2, "write": 1}
+    assert emulators.graph.requests - requests_before == math.ceil(changed / 1000)
+    # metadata is read once per process, never per cycle
+    assert emulators.sheets.counts["metadata"] == 0
