@@ -80,6 +80,37 @@ class CycleReport:
         return text + (f"; sending paused: {self.blocked}" if self.blocked else "")
 
 
+class RowFinder:
+    """Finds, among candidate rows re-read just before writing, the row that holds a lead: the row
+    it was read at when that still holds the same person, else the nearest row that does."""
+
+    def __init__(self, candidates: list[int], fingerprint: Callable[[int], str | None]) -> None:
+        self._free = set(candidates)
+        self._fingerprint = fingerprint
+        self._by_fingerprint: dict[str, list[int]] | None = None  # built only if rows moved
+
+    def take(self, lead: Lead) -> int | None:
+        row = lead.row if self._is(lead.row, lead) else self._nearest(lead)
+        if row is not None:
+            self._free.discard(row)
+        return row
+
+    def _is(self, row: int, lead: Lead) -> bool:
+        return row in self._free and self._fingerprint(row) == lead.fingerprint
+
+    def _nearest(self, lead: Lead) -> int | None:
+        if not lead.fingerprint:
+            return None  # nothing identifies the person: only its own row will do
+        if self._by_fingerprint is None:
+            self._by_fingerprint = {}
+            for row in sorted(self._free):
+                found = self._fingerprint(row)
+                if found:
+                    self._by_fingerprint.setdefault(found, []).append(row)
+        rows = [row for row in self._by_fingerprint.get(lead.fingerprint, []) if row in self._free]
+        return min(rows, key=lambda row: abs(row - lead.row)) if rows else None
+
+
 class JobRunner:
     """Runs cycles of one job; keeps what is worth keeping between cycles (the column layout)."""
 
@@ -368,31 +399,27 @@ class JobRunner:
             rows_by_key.setdefault(str(table.cell(columns.key, row)).strip(), []).append(row)
         keyless = rows_by_key.pop("", [])
         rows = {key: found[0] for key, found in rows_by_key.items()}
+        finders: dict[str | None, RowFinder] = {}
         for key, lead in new_leads.items():
             copied = decided.copied_from.get(key)
             # A copy stands among the later rows carrying the key it copied; a new lead among keyless rows.
-            candidates = rows_by_key.get(copied, [])[1:] if copied else keyless
-            row = self._find_row(lead, candidates, table, columns)
+            if copied not in finders:
+                candidates = rows_by_key.get(copied, [])[1:] if copied else keyless
+                finders[copied] = RowFinder(candidates, self._fingerprint_reader(table, columns))
+            row = finders[copied].take(lead)
             if row is not None:
                 rows[key] = row
-                candidates.remove(row)
         return rows
 
-    def _find_row(
-        self, lead: Lead, candidates: list[int], table: Table, columns: ColumnMap
-    ) -> int | None:
-        """The candidate row that holds this lead: the same person, nearest to where it was read."""
+    def _fingerprint_reader(self, table: Table, columns: ColumnMap) -> Callable[[int], str | None]:
         stages = funnel(self.job)
         offset = self._offset(int(self.clock()))
-        for row in sorted(candidates, key=lambda row: abs(row - lead.row)):
-            seen = parse_row(table, row, columns, self.job, stages, offset)
-            if (
-                seen is not None
-                and seen.fingerprint == lead.fingerprint
-                and (lead.fingerprint or row == lead.row)
-            ):
-                return row
-        return None
+
+        def fingerprint(row: int) -> str | None:
+            seen = parse_row(table, row, columns, self.job, stages, offset, self._identities)
+            return None if seen is None else seen.fingerprint
+
+        return fingerprint
 
     # --- dry run ------------------------------------------------------------------------
     def _report_dry_run(

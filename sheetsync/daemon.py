@@ -88,13 +88,17 @@ class Daemon:
     def request_reload(self, *_: object) -> None:
         self._reload.set()
 
-    def _shutdown(self) -> None:
+    def _stop_jobs(self) -> None:
+        """Stop scheduling (waiting for a running cycle to finish), then close the runtime."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None
+
+    def _shutdown(self) -> None:
+        self._stop_jobs()
         if self._metrics is not None:
             self._metrics.shutdown()
             self._metrics.server_close()
@@ -187,13 +191,7 @@ class Daemon:
             log.error("config reload refused, keeping the running config: %s", error)
             notify("READY=1")
             return
-        # Stopping the scheduler waits for a running cycle, so none runs while the runtime is swapped.
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
-            self._scheduler = None
-        if self._runtime is not None:
-            self._runtime.close()
-            self._runtime = None
+        self._stop_jobs()  # no cycle runs while the runtime is swapped
         try:
             self._runtime = build(config)
         except (TokenError, SheetError, StateError) as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,7 +42,7 @@ class MissingColumns(Exception):
         self.problems = problems
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnMap:
     """Where each configured field stands in the sheet, by 1-based column."""
 
@@ -67,7 +67,7 @@ class ColumnMap:
         return sorted(wanted)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReachedStage:
     event: str
     label: str
@@ -75,7 +75,7 @@ class ReachedStage:
     value: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lead:
     row: int
     key: str  # "" until sheetsync gives the row one
@@ -90,7 +90,6 @@ class Lead:
     shown_events: str = ""
     shown_synced_at: str = ""
     fingerprint: str = ""  # identifies the person for a stable new key (hash of the strongest id)
-    extra: Mapping[str, object] = field(default_factory=dict)
 
     def match_key_names(self) -> list[str]:
         names = ["lead_id"] if self.lead_id else []
@@ -169,7 +168,7 @@ IDENTITY_FIELDS = (
 IdentityCache = dict[tuple[Scalar, ...], "Identity"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     """Everything a row says about who the lead is: normalised, hashed, checked."""
 

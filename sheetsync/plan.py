@@ -28,7 +28,7 @@ SEVEN_DAYS = 7 * 24 * 3600
 EXPIRY_MARGIN = 3600  # an event this close to 7 days old would likely expire in flight
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventMemory:
     status: str  # pending | sent | failed | expired | baseline | recovered
     event_time: int | None = None
@@ -41,7 +41,7 @@ class EventMemory:
     match_keys: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeadMemory:
     first_seen_at: int
     click_time_ms: int | None = None
@@ -49,13 +49,13 @@ class LeadMemory:
     events: Mapping[str, EventMemory] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Memory:
     first_cycle: bool
     leads: Mapping[str, LeadMemory] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Where:
     """What makes an event id unique across sheets."""
 
@@ -63,7 +63,7 @@ class Where:
     worksheet: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedEvent:
     lead_key: str
     event_name: str
@@ -74,7 +74,7 @@ class PlannedEvent:
     match_keys: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """An event recorded without being sent (baseline, expired, recovered from the sheet)."""
 
@@ -85,7 +85,7 @@ class Decision:
     detail: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
     """What sheetsync saw of a lead this cycle, to remember."""
 
@@ -95,7 +95,7 @@ class Observation:
     stage_seen_at: Mapping[str, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     leads: tuple[Lead, ...]  # every lead, with its key (new ones included)
     new_keys: tuple[Lead, ...]  # leads whose key cell sheetsync must fill

@@ -9,7 +9,7 @@ from typing import Any, Literal
 OutcomeKind = Literal["sent", "failed", "pending", "blocked"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutboxEvent:
     job: str
     lead_key: str
@@ -20,7 +20,7 @@ class OutboxEvent:
     attempts: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """sent: Meta took it. failed: Meta refused it for good (detail says why). pending: try again
     later (transient). blocked: the job cannot send at all (token, permission, policy)."""

@@ -16,14 +16,14 @@ from sheetsync.plan import EventMemory, LeadMemory
 MAX_PROBLEMS_SHOWN = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowTexts:
     status: str
     events: str
     synced_at: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobView:
     test_event_code: str | None = None
     blocked_reason: str | None = None
