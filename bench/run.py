@@ -33,8 +33,23 @@ from typing import Any
 import requests
 
 STAGES = ["New", "Qualified", "Meeting Booked", "Won"]
-HEADER = ["Name", "Email", "Phone", "Lead ID", "fbclid", "Created", "Stage", "Deal Value", "Company", "City",
-          "Owner", "Source", "Notes", "Campaign", "Priority"]
+HEADER = [
+    "Name",
+    "Email",
+    "Phone",
+    "Lead ID",
+    "fbclid",
+    "Created",
+    "Stage",
+    "Deal Value",
+    "Company",
+    "City",
+    "Owner",
+    "Source",
+    "Notes",
+    "Campaign",
+    "Priority",
+]
 TOKEN = "bench-token"
 
 
@@ -45,18 +60,34 @@ def build_csv(path: Path, rows: int, seed: int = 1) -> None:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         for n in range(rows):
-            writer.writerow([
-                f"Lead {n}", f"lead{n}@example.com", f"+1 650 555 {n % 10000:04d}",
-                f"'{120245117458290 + n}", f"IwAR{n:08d}xyz", created, rng.choice(STAGES[:2]),
-                str(rng.randrange(100, 5000)), f"Company {n % 997}", "San Francisco", f"rep{n % 17}",
-                "lead form", "called twice, wants a demo", f"spring-{n % 7}", rng.choice(["high", "low"]),
-            ])
+            writer.writerow(
+                [
+                    f"Lead {n}",
+                    f"lead{n}@example.com",
+                    f"+1 650 555 {n % 10000:04d}",
+                    f"'{120245117458290 + n}",
+                    f"IwAR{n:08d}xyz",
+                    created,
+                    rng.choice(STAGES[:2]),
+                    str(rng.randrange(100, 5000)),
+                    f"Company {n % 997}",
+                    "San Francisco",
+                    f"rep{n % 17}",
+                    "lead form",
+                    "called twice, wants a demo",
+                    f"spring-{n % 7}",
+                    rng.choice(["high", "low"]),
+                ]
+            )
 
 
 @contextmanager
 def emulator_process(csv_path: Path) -> Iterator[dict[str, str]]:
-    process = subprocess.Popen([sys.executable, "-m", "sheetsync.cli", "emulator", "--seed-csv", str(csv_path)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sheetsync.cli", "emulator", "--seed-csv", str(csv_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         found = dict(process.stdout.readline().strip().split(": ", 1) for _ in range(4))
@@ -75,13 +106,32 @@ def config_file(directory: Path, urls: dict[str, str], poll: str = "60s") -> Pat
         "state_path": str(directory / "state.db"),
         "google": {"api_base_url": urls["sheets"], "anonymous": True, "timeout": 120},
         "meta": {"graph_base_url": urls["graph"], "timeout": 30},
-        "jobs": [{
-            "name": "bench", "spreadsheet": "demo", "worksheet": "Leads", "dataset_id": "123456789012345",
-            "poll_interval": poll, "default_country": "US", "initial_sync": "none",
-            "columns": {"email": "Email", "phone": "Phone", "lead_id": "Lead ID", "fbclid": "fbclid",
-                        "created_at": "Created", "stage": "Stage", "value": "Deal Value"},
-            "stages": {"New": "Lead", "Qualified": "QualifiedLead", "Meeting Booked": "Schedule", "Won": "Purchase"},
-        }],
+        "jobs": [
+            {
+                "name": "bench",
+                "spreadsheet": "demo",
+                "worksheet": "Leads",
+                "dataset_id": "123456789012345",
+                "poll_interval": poll,
+                "default_country": "US",
+                "initial_sync": "none",
+                "columns": {
+                    "email": "Email",
+                    "phone": "Phone",
+                    "lead_id": "Lead ID",
+                    "fbclid": "fbclid",
+                    "created_at": "Created",
+                    "stage": "Stage",
+                    "value": "Deal Value",
+                },
+                "stages": {
+                    "New": "Lead",
+                    "Qualified": "QualifiedLead",
+                    "Meeting Booked": "Schedule",
+                    "Won": "Purchase",
+                },
+            }
+        ],
     }
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -95,7 +145,11 @@ def timed(call: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
+    return {
+        "min": round(min(values), 3),
+        "median": round(statistics.median(values), 3),
+        "max": round(max(values), 3),
+    }
 
 
 def counts(urls: dict[str, str]) -> dict[str, int]:
@@ -134,6 +188,7 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
     results["first_cycle_seconds"] = round(first, 3)
     results["first_cycle"] = reports[0].summary()
 
+    results["first_cycle_peak_rss_mb"] = peak_rss_mb(reset=True)
     steady_total, steady_own, steady_calls = [], [], []
     for _ in range(repeats):
         reset_counts(urls)
@@ -147,21 +202,39 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
     results["steady_cycle_seconds"] = summary(steady_total)
     results["steady_own_seconds"] = summary(steady_own)
     results["steady_api_calls"] = steady_calls[-1]
+    results["steady_peak_rss_mb"] = peak_rss_mb(reset=True)
 
     if burst:
-        edits = [{"op": "type", "row": row, "column": 7, "text": "Won"} for row in range(2, burst + 2)]
-        requests.post(f"{urls['sheets']}/_emulator/edit", json={"spreadsheet": "demo", "worksheet": "Leads",
-                                                               "edits": edits}, timeout=300)
+        edits = [
+            {"op": "type", "row": row, "column": 7, "text": "Won"} for row in range(2, burst + 2)
+        ]
+        requests.post(
+            f"{urls['sheets']}/_emulator/edit",
+            json={"spreadsheet": "demo", "worksheet": "Leads", "edits": edits},
+            timeout=300,
+        )
         reset_counts(urls)
         meta_before = meta_requests(urls)
         seconds, reports = timed(runtime.run_once)
         results["burst_seconds"] = round(seconds, 3)
         results["burst"] = reports[0].summary()
         results["burst_api_calls"] = {**counts(urls), "meta": meta_requests(urls) - meta_before}
+        results["burst_peak_rss_mb"] = peak_rss_mb(reset=True)
     runtime.close()
-    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    results["process_peak_rss_mb"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
     results["state_file_mb"] = round(Path(runtime.config.state_path).stat().st_size / 1e6, 2)
     return results
+
+
+def peak_rss_mb(reset: bool) -> float:
+    """This process's peak resident memory since the last reset (Linux: VmHWM, reset via clear_refs)."""
+    status = Path("/proc/self/status").read_text()
+    peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    if reset:
+        Path("/proc/self/clear_refs").write_text("5")
+    return round(peak / 1024, 1)
 
 
 def bare_gspread_read(urls: dict[str, str], repeats: int) -> list[float]:
@@ -177,24 +250,44 @@ def latency(directory: Path, urls: dict[str, str], edits: int, rows: int) -> dic
     """The daemon with poll_interval 15s; a person edits a stage now and then; how long until Meta has it?"""
     config_path = config_file(directory, urls, poll="15s")
     env = {**os.environ, "META_ACCESS_TOKEN": TOKEN}
-    daemon = subprocess.Popen([sys.executable, "-m", "sheetsync.cli", "run", "--config", str(config_path)],
-                              env=env, stderr=subprocess.DEVNULL)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "sheetsync.cli", "run", "--config", str(config_path)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
     rng = random.Random(9)
     try:
         time.sleep(20)  # first cycle done
-        already = len(requests.get(f"{urls['graph']}/_emulator/events", timeout=120).json()["events"])
+        already = len(
+            requests.get(f"{urls['graph']}/_emulator/events", timeout=120).json()["events"]
+        )
         edited: dict[int, float] = {}
         candidates = rng.sample(range(rows - edits, rows), edits)  # rows the burst did not touch
         for row_index in candidates:
             time.sleep(rng.uniform(0.2, 1.3))
             edited[row_index] = time.time()
-            requests.post(f"{urls['sheets']}/_emulator/edit", json={
-                "spreadsheet": "demo", "worksheet": "Leads", "op": "type", "row": row_index + 2, "column": 7,
-                "text": "Meeting Booked"}, timeout=60)
+            requests.post(
+                f"{urls['sheets']}/_emulator/edit",
+                json={
+                    "spreadsheet": "demo",
+                    "worksheet": "Leads",
+                    "op": "type",
+                    "row": row_index + 2,
+                    "column": 7,
+                    "text": "Meeting Booked",
+                },
+                timeout=60,
+            )
         deadline = time.time() + 60
         while time.time() < deadline:
-            events = requests.get(f"{urls['graph']}/_emulator/events", timeout=120).json()["events"][already:]
-            got = {e["user_data"]["em"][0]: e["_received_at"] for e in events if e["event_name"] == "Schedule"}
+            events = requests.get(f"{urls['graph']}/_emulator/events", timeout=120).json()[
+                "events"
+            ][already:]
+            got = {
+                e["user_data"]["em"][0]: e["_received_at"]
+                for e in events
+                if e["event_name"] == "Schedule"
+            }
             if len(got) >= edits:
                 break
             time.sleep(1)
@@ -203,15 +296,25 @@ def latency(directory: Path, urls: dict[str, str], edits: int, rows: int) -> dic
         daemon.wait(timeout=60)
     from sheetsync.identity import sha256
 
-    delays = sorted(got[sha256(f"lead{row}@example.com")] - at for row, at in edited.items()
-                    if sha256(f"lead{row}@example.com") in got)
+    delays = sorted(
+        got[sha256(f"lead{row}@example.com")] - at
+        for row, at in edited.items()
+        if sha256(f"lead{row}@example.com") in got
+    )
     p95 = delays[int(0.95 * (len(delays) - 1))] if delays else float("nan")
-    return {"edits": edits, "received": len(delays), "p50_seconds": round(statistics.median(delays), 2),
-            "p95_seconds": round(p95, 2), "max_seconds": round(delays[-1], 2)}
+    return {
+        "edits": edits,
+        "received": len(delays),
+        "p50_seconds": round(statistics.median(delays), 2),
+        "p95_seconds": round(p95, 2),
+        "max_seconds": round(delays[-1], 2),
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--burst", type=int, default=10_000)
@@ -221,7 +324,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.worker:
         config_path, urls_json = args.worker
-        print(json.dumps(worker(Path(config_path), json.loads(urls_json), args.repeats, args.burst)))
+        print(
+            json.dumps(worker(Path(config_path), json.loads(urls_json), args.repeats, args.burst))
+        )
         return 0
 
     directory = Path(tempfile.mkdtemp(prefix="sheetsync-bench-"))
@@ -233,11 +338,27 @@ def main() -> int:
         report["bare_gspread_get_all_values_seconds"] = summary(bare)
         config_path = config_file(directory, urls)
         worker_run = subprocess.run(
-            [sys.executable, __file__, "--repeats", str(args.repeats), "--burst", str(args.burst),
-             "--worker", str(config_path), json.dumps(urls)], capture_output=True, text=True, check=True)
+            [
+                sys.executable,
+                __file__,
+                "--repeats",
+                str(args.repeats),
+                "--burst",
+                str(args.burst),
+                "--worker",
+                str(config_path),
+                json.dumps(urls),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         report.update(json.loads(worker_run.stdout.strip().splitlines()[-1]))
-        report["own_time_vs_bare_read"] = round(report["steady_own_seconds"]["median"]
-                                                / report["bare_gspread_get_all_values_seconds"]["median"], 3)
+        report["own_time_vs_bare_read"] = round(
+            report["steady_own_seconds"]["median"]
+            / report["bare_gspread_get_all_values_seconds"]["median"],
+            3,
+        )
         if not args.skip_latency:
             report["latency_poll_15s"] = latency(directory, urls, args.latency_edits, args.rows)
     print(json.dumps(report, indent=2))
@@ -247,8 +368,11 @@ def main() -> int:
 def machine() -> str:
     cpu = "unknown cpu"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sqlite3
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -83,6 +84,9 @@ MIGRATIONS = [
         outcome TEXT NOT NULL,
         at INTEGER NOT NULL
     );
+    """,
+    """
+    CREATE INDEX events_by_id ON events (job, event_id);
     """,
 ]
 log = logging.getLogger("sheetsync.state")
@@ -192,6 +196,7 @@ class StateStore:
         """What sheetsync remembers of a job's leads: all of them, or only `keys` (to refresh a cache)."""
         first_cycle = self.job_state(job).first_cycle_at is None
         leads: dict[str, dict[str, Any]] = {}
+        key_lists: dict[str, tuple[str, ...]] = {}
         for where, args in self._lead_filters(job, keys):
             for key, first_seen, click_ms, seen in self._db.execute(
                 "SELECT lead_key, first_seen_at, click_time_ms, stage_seen_at FROM leads " + where,  # noqa: S608 (only ? placeholders are joined in)
@@ -200,7 +205,7 @@ class StateStore:
                 leads[key] = {
                     "first_seen_at": first_seen,
                     "click_time_ms": click_ms,
-                    "stage_seen_at": json.loads(seen),
+                    "stage_seen_at": _stage_times(seen),
                     "events": {},
                 }
             for row in self._db.execute(
@@ -217,14 +222,17 @@ class StateStore:
                         "events": {},
                     },
                 )
-                lead["events"][name] = EventMemory(
-                    status,
+                # Names, statuses, reasons and key lists repeat across leads: share one copy of each.
+                if match_keys not in key_lists:
+                    key_lists[match_keys] = tuple(filter(None, match_keys.split(",")))
+                lead["events"][sys.intern(name)] = EventMemory(
+                    sys.intern(status),
                     event_time,
                     event_id,
-                    detail,
+                    sys.intern(detail),
                     at,
                     input_hash,
-                    tuple(filter(None, match_keys.split(","))),
+                    key_lists[match_keys],
                 )
         return Memory(first_cycle, {key: LeadMemory(**fields) for key, fields in leads.items()})
 
@@ -482,6 +490,11 @@ class StateStore:
                 "SELECT event_id, payload FROM events WHERE job = ? AND payload IS NOT NULL", (job,)
             )
         }
+
+
+def _stage_times(text: str) -> dict[str, int]:
+    # Event names repeat across every lead: one shared string each, not one per lead.
+    return {sys.intern(name): moment for name, moment in json.loads(text).items()}
 
 
 def _create_private(path: Path) -> None:
