@@ -122,8 +122,16 @@ def new_key(seed: str) -> str:
     return base64.b32encode(digest).decode().lower()[:10]
 
 
-def plan(leads: list[Lead], memory: Memory, job: JobConfig, now: int, where: Where) -> Plan:
-    keyed, new_keys, notes, copied_from = _assign_keys(leads, job, where)
+def plan(
+    leads: list[Lead],
+    memory: Memory,
+    job: JobConfig,
+    now: int,
+    where: Where,
+    taken: frozenset[str] = frozenset(),
+) -> Plan:
+    """`leads` may be only the rows that changed; `taken` holds the keys standing on the others."""
+    keyed, new_keys, notes, copied_from = _assign_keys(leads, job, where, taken)
     observations: list[Observation] = []
     events: list[PlannedEvent] = []
     decisions: list[Decision] = []
@@ -152,11 +160,11 @@ def plan(leads: list[Lead], memory: Memory, job: JobConfig, now: int, where: Whe
 
 
 def _assign_keys(
-    leads: list[Lead], job: JobConfig, where: Where
+    leads: list[Lead], job: JobConfig, where: Where, taken: frozenset[str] = frozenset()
 ) -> tuple[list[Lead], list[Lead], dict[str, tuple[str, ...]], dict[str, str]]:
     """Keep each row's key; give keys to rows without one and to copies of another row."""
-    seen: set[str] = {lead.key for lead in leads if lead.key}
-    used: set[str] = set()
+    seen: set[str] = {lead.key for lead in leads if lead.key} | taken
+    used: set[str] = set(taken)
     keyed: list[Lead] = []
     new_keys: list[Lead] = []
     notes: dict[str, tuple[str, ...]] = {}

@@ -16,7 +16,6 @@ import os
 import sqlite3
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +123,6 @@ class StateStore:
         self.path = path
         self._db = connection
         self._lock_handle = lock_handle
-        self._versions: Counter[str] = Counter()
 
     # --- opening ---------------------------------------------------------------
     @classmethod
@@ -248,22 +246,16 @@ class StateStore:
             chunk = wanted[start : start + 500]
             yield f"WHERE job = ? AND lead_key IN ({','.join('?' * len(chunk))})", (job, *chunk)
 
-    def version(self, job: str) -> int:
-        """Bumped whenever this process changes what it remembers of the job's leads."""
-        return self._versions[job]
+    def pending_keys(self, job: str) -> set[str]:
+        """Leads with an event waiting to be sent: parsed every cycle until it goes out or expires."""
+        return {
+            key
+            for (key,) in self._db.execute(
+                "SELECT DISTINCT lead_key FROM events WHERE job = ? AND status = 'pending'", (job,)
+            )
+        }
 
-    def has_pending(self, job: str) -> bool:
-        return (
-            self._db.execute(
-                "SELECT 1 FROM events WHERE job = ? AND status = 'pending' LIMIT 1", (job,)
-            ).fetchone()
-            is not None
-        )
-
-    # --- recording a plan (the outbox: intent before sending) ------------------------------
     def record_plan(self, job: str, plan: Plan, now: int) -> None:
-        if plan.observations or plan.events or plan.decisions:
-            self._versions[job] += 1
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO jobs (job, first_cycle_at) VALUES (?, ?) ON CONFLICT (job) DO UPDATE "
@@ -341,12 +333,10 @@ class StateStore:
                     "WHERE job = ? AND status = 'pending' AND event_time < ?",
                     (detail, now, job, cutoff),
                 )
-                self._versions[job] += 1
         return keys
 
     # --- recording outcomes (after Meta answered) -------------------------------------
     def record_outcomes(self, job: str, outcomes: Iterable[Outcome], now: int) -> None:
-        self._versions[job] += 1
         with self._transaction() as db:
             for outcome in outcomes:
                 if outcome.kind == "sent":

@@ -1,0 +1,70 @@
+"""Where each lead's row stands *now*, from the key column re-read just before writing. Pure.
+
+People sort, insert and delete rows while a cycle runs, so rows are found by key, never by
+the row number they had when the cycle read them. A lead given a key this cycle has none
+in the sheet yet: it is found among keyless rows (or, for a copied row, among the later
+rows carrying the key it copied) by who it is — its identity fingerprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sheetsync.leads import ColumnMap, Lead, key_text
+from sheetsync.plan import Plan
+from sheetsync.table import Table
+
+Fingerprint = Callable[
+    [int], str | None
+]  # a row number → the identity fingerprint of the lead on it
+
+
+def locate_rows(
+    table: Table, columns: ColumnMap, decided: Plan, fingerprint: Fingerprint
+) -> dict[str, int]:
+    rows_by_key: dict[str, list[int]] = {}
+    for row in range(2, table.data_rows + 2):
+        rows_by_key.setdefault(key_text(table.cell(columns.key, row)), []).append(row)
+    keyless = rows_by_key.pop("", [])
+    rows = {key: found[0] for key, found in rows_by_key.items()}
+    finders: dict[str | None, RowFinder] = {}
+    for lead in decided.new_keys:
+        copied = decided.copied_from.get(lead.key)
+        if copied not in finders:
+            candidates = rows_by_key.get(copied, [])[1:] if copied else keyless
+            finders[copied] = RowFinder(candidates, fingerprint)
+        row = finders[copied].take(lead)
+        if row is not None:
+            rows[lead.key] = row
+    return rows
+
+
+class RowFinder:
+    """Among candidate rows: the row the lead was read at when it still holds the same person,
+    else the nearest row that does."""
+
+    def __init__(self, candidates: list[int], fingerprint: Fingerprint) -> None:
+        self._free = set(candidates)
+        self._fingerprint = fingerprint
+        self._by_fingerprint: dict[str, list[int]] | None = None  # built only if rows moved
+
+    def take(self, lead: Lead) -> int | None:
+        row = lead.row if self._holds(lead.row, lead) else self._nearest(lead)
+        if row is not None:
+            self._free.discard(row)
+        return row
+
+    def _holds(self, row: int, lead: Lead) -> bool:
+        return row in self._free and self._fingerprint(row) == lead.fingerprint
+
+    def _nearest(self, lead: Lead) -> int | None:
+        if not lead.fingerprint:
+            return None  # nothing identifies the person: only its own row will do
+        if self._by_fingerprint is None:
+            self._by_fingerprint = {}
+            for row in sorted(self._free):
+                found = self._fingerprint(row)
+                if found:
+                    self._by_fingerprint.setdefault(found, []).append(row)
+        rows = [row for row in self._by_fingerprint.get(lead.fingerprint, []) if row in self._free]
+        return min(rows, key=lambda row: abs(row - lead.row)) if rows else None
