@@ -21,9 +21,11 @@ from sheetsync.leads import (
     ColumnMap,
     MissingColumns,
     Scan,
+    identity_hash,
     parse_leads,
     parse_row,
     resolve_columns,
+    row_hash,
     scan,
     utc_offset,
 )
@@ -168,6 +170,7 @@ class JobRunner:
 
         after = self.state.memory(self.job.name, [lead.key for lead in decided.leads])
         changes = self._status_changes(decided, after, columns)
+        rows_read = {lead.key: lead.row for lead in decided.leads}
         self._note_problems(decided, changed)
         report.problems = len(self._problem_kinds)
         quiet = not (
@@ -176,7 +179,11 @@ class JobRunner:
         summary_cells = self._summary_cells(now, quiet)
         if changes or summary_cells:
             self._write_back(decided, changes, columns, table, report, summary_cells)
-        self._row_hashes = changed.hashes  # only now: a cycle that failed midway is redone in full
+        # Only now, so a cycle that failed midway is redone in full. Rows just written are remembered as
+        # they will read back, so the next cycle does not parse them again.
+        self._row_hashes = changed.hashes
+        for key, pairs in changes.items():
+            self._row_hashes[key] = row_hash(table, columns, rows_read[key], dict(pairs))
 
     # --- read ---------------------------------------------------------------------------
     def _read(self, dry_run: bool) -> tuple[Table, ColumnMap]:
@@ -300,14 +307,9 @@ class JobRunner:
         table = self.sheet.read(columns.to_read() if decided.new_keys else [columns.key])
         return locate_rows(table, columns, decided, self._fingerprint_reader(table, columns))
 
-    def _fingerprint_reader(self, table: Table, columns: ColumnMap) -> Fingerprint:
-        offset = self._offset(int(self.clock()))
-
-        def fingerprint(row: int) -> str | None:
-            seen = parse_row(table, row, columns, self.job, self._stages, offset)
-            return None if seen is None else seen.fingerprint
-
-        return fingerprint
+    @staticmethod
+    def _fingerprint_reader(table: Table, columns: ColumnMap) -> Fingerprint:
+        return lambda row: identity_hash(table, columns, row)
 
     # --- the managers' summary tab ------------------------------------------------------
     def _note_problems(self, decided: Plan, changed: Scan) -> None:

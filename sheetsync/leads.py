@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sheetsync import identity
@@ -91,6 +92,9 @@ class Lead:
     shown_events: str = ""
     shown_synced_at: str = ""
     fingerprint: str = ""  # identifies the person for a stable new key (hash of the strongest id)
+    who: int | None = (
+        None  # hash of the raw identity cells, to find the row again (None: all blank)
+    )
 
     def match_key_names(self) -> list[str]:
         names = ["lead_id"] if self.lead_id else []
@@ -219,7 +223,8 @@ def parse_row(
     if not _blank(created_cell) and created_at is None:
         problems.append(f"{job.columns.created_at} '{created_cell}' is not a date")
     reached = _reached_stages(table, row, columns, job, stages, created_at, offset, problems)
-    who = parse_identity({name: _cell(table, columns, name, row) for name in IDENTITY_FIELDS}, job)
+    cells = {name: _cell(table, columns, name, row) for name in IDENTITY_FIELDS}
+    who = parse_identity(cells, job)
     return Lead(
         row=row,
         key=key_text(table.cell(columns.key, row)),
@@ -234,7 +239,15 @@ def parse_row(
         shown_events=str(table.cell(columns.events, row)),
         shown_synced_at=str(table.cell(columns.synced_at, row)),
         fingerprint=who.fingerprint,
+        who=identity_hash(table, columns, row),
     )
+
+
+def identity_hash(table: Table, columns: ColumnMap, row: int) -> int | None:
+    """The row's identity cells as they stand, hashed (None when all are blank): finding a lead's row
+    again this way needs no re-normalising."""
+    cells = tuple(_cell(table, columns, name, row) for name in IDENTITY_FIELDS)
+    return None if all(_blank(cell) for cell in cells) else hash(cells)
 
 
 def parse_identity(cells: Mapping[str, Scalar], job: JobConfig) -> Identity:
@@ -387,23 +400,21 @@ def scan(
     Every occurrence of a repeated key is parsed, so a copied row is told from its original.
     """
     read = columns.to_read()
-    height = table.data_rows
-    padded = [list(table.columns.get(column, ())) for column in read]
-    for values in padded:
-        values.extend([""] * (height - len(values)))
-    key_at = read.index(columns.key)
-    data_at = [
-        read.index(column) for column in (*columns.fields.values(), *columns.stage_columns.values())
+    padded = _padded_columns(table, read)
+    data = itemgetter(
+        *[read.index(c) for c in (*columns.fields.values(), *columns.stage_columns.values())], 0
+    )
+    keys = [
+        value.strip() if value.__class__ is str else key_text(value)
+        for value in padded[read.index(columns.key)]
     ]
-    rows = list(zip(*padded, strict=True)) if padded else []
-    keys = [key_text(row[key_at]) for row in rows]
     repeated = {key for key, count in Counter(keys).items() if key and count > 1}
     candidates: list[int] = []
     taken: set[str] = set()
     hashes: dict[str, int] = {}
     leads = 0
-    for offset, (row, key) in enumerate(zip(rows, keys, strict=True)):
-        if all(row[index] in ("", None) for index in data_at):
+    for offset, (row, key) in enumerate(zip(zip(*padded, strict=True), keys, strict=True)):
+        if not any(data(row)):
             continue  # an empty row is not a lead
         leads += 1
         fingerprint = hash(row)
@@ -414,3 +425,24 @@ def scan(
                 continue
         candidates.append(offset + 2)
     return Scan(tuple(candidates), frozenset(taken), hashes, leads)
+
+
+def row_hash(table: Table, columns: ColumnMap, row: int, written: Mapping[int, str]) -> int:
+    """The hash `scan` will see for this row once `written` (column → text) has landed in the sheet."""
+    return hash(tuple(written.get(column, table.cell(column, row)) for column in columns.to_read()))
+
+
+def _picker(indexes: list[int]) -> Callable[[tuple[Scalar, ...]], tuple[Scalar, ...]]:
+    """A fast getter of several fields of a row tuple, always returning a tuple."""
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda row: (row[only],)
+    return itemgetter(*indexes)
+
+
+def _padded_columns(table: Table, read: list[int]) -> list[list[Scalar]]:
+    height = table.data_rows
+    padded = [list(table.columns.get(column, ())) for column in read]
+    for values in padded:
+        values.extend([""] * (height - len(values)))
+    return padded

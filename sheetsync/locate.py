@@ -3,7 +3,7 @@
 People sort, insert and delete rows while a cycle runs, so rows are found by key, never by
 the row number they had when the cycle read them. A lead given a key this cycle has none
 in the sheet yet: it is found among keyless rows (or, for a copied row, among the later
-rows carrying the key it copied) by who it is — its identity fingerprint.
+rows carrying the key it copied) by who it is: the same identity cells.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from sheetsync.leads import ColumnMap, Lead, key_text
 from sheetsync.plan import Plan
 from sheetsync.table import Table
 
-Fingerprint = Callable[
-    [int], str | None
-]  # a row number → the identity fingerprint of the lead on it
+Fingerprint = Callable[[int], int | None]  # a row number → a hash of the identity cells on it
 
 
 def locate_rows(
@@ -46,7 +44,7 @@ class RowFinder:
     def __init__(self, candidates: list[int], fingerprint: Fingerprint) -> None:
         self._free = set(candidates)
         self._fingerprint = fingerprint
-        self._by_fingerprint: dict[str, list[int]] | None = None  # built only if rows moved
+        self._by_fingerprint: dict[int, list[int]] | None = None  # built only if rows moved
 
     def take(self, lead: Lead) -> int | None:
         row = lead.row if self._holds(lead.row, lead) else self._nearest(lead)
@@ -55,16 +53,16 @@ class RowFinder:
         return row
 
     def _holds(self, row: int, lead: Lead) -> bool:
-        return row in self._free and self._fingerprint(row) == lead.fingerprint
+        return row in self._free and self._fingerprint(row) == lead.who
 
     def _nearest(self, lead: Lead) -> int | None:
-        if not lead.fingerprint:
+        if lead.who is None:
             return None  # nothing identifies the person: only its own row will do
         if self._by_fingerprint is None:
             self._by_fingerprint = {}
             for row in sorted(self._free):
                 found = self._fingerprint(row)
-                if found:
+                if found is not None:
                     self._by_fingerprint.setdefault(found, []).append(row)
-        rows = [row for row in self._by_fingerprint.get(lead.fingerprint, []) if row in self._free]
+        rows = [row for row in self._by_fingerprint.get(lead.who, []) if row in self._free]
         return min(rows, key=lambda row: abs(row - lead.row)) if rows else None

@@ -51,3 +51,30 @@ def test_cost_per_cycle_is_constant_in_api_calls(emulators: Emulators, big_sheet
     assert emulators.graph.requests - requests_before == math.ceil(changed / 1000)
     # metadata is read once per process, never per cycle
     assert emulators.sheets.counts["metadata"] == 0
+
+
+def test_rows_just_written_are_not_parsed_again(emulators: Emulators, big_sheet: None, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from sheetsync import cycle
+
+    parsed: list[int] = []
+    original = cycle.parse_row
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        parsed.append(1)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cycle, "parse_row", counting)  # counts calls only; behaviour unchanged
+    clock = Clock(NOW)
+    emulators.graph.clock = clock
+    sync = runtime(emulators, tmp_path, clock)
+    sync.run_once()
+    assert len(parsed) == ROWS
+    parsed.clear()
+    clock.advance(60)
+    sync.run_once()  # the statuses written last cycle read back exactly as predicted
+    assert parsed == []
+    emulators.sheets.worksheet("sheet1", "Leads").type_cell(10, 7, "Won")
+    clock.advance(60)
+    sync.run_once()
+    assert len(parsed) == 1
