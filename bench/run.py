@@ -17,7 +17,6 @@ import csv
 import json
 import os
 import random
-import resource
 import signal
 import statistics
 import subprocess
@@ -25,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -189,6 +188,9 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
     results["first_cycle"] = reports[0].summary()
 
     results["first_cycle_peak_rss_mb"] = peak_rss_mb(reset=True)
+    settle, reports = timed(runtime.run_once)  # reads back what the first cycle wrote
+    results["second_cycle_seconds"] = round(settle, 3)
+    peak_rss_mb(reset=True)
     steady_total, steady_own, steady_calls = [], [], []
     for _ in range(repeats):
         reset_counts(urls)
@@ -205,8 +207,14 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
     results["steady_peak_rss_mb"] = peak_rss_mb(reset=True)
 
     if burst:
+        # Each of the first `burst` leads moves one stage on: one new event per change.
+        shown = requests.get(
+            f"{urls['sheets']}/_emulator/cells?spreadsheet=demo&worksheet=Leads", timeout=300
+        )
+        stages = [row[6] for row in shown.json()["values"][1 : burst + 1]]
         edits = [
-            {"op": "type", "row": row, "column": 7, "text": "Won"} for row in range(2, burst + 2)
+            {"op": "type", "row": row, "column": 7, "text": STAGES[STAGES.index(stage) + 1]}
+            for row, stage in enumerate(stages, start=2)
         ]
         requests.post(
             f"{urls['sheets']}/_emulator/edit",
@@ -221,9 +229,6 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
         results["burst_api_calls"] = {**counts(urls), "meta": meta_requests(urls) - meta_before}
         results["burst_peak_rss_mb"] = peak_rss_mb(reset=True)
     runtime.close()
-    results["process_peak_rss_mb"] = round(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-    )
     results["state_file_mb"] = round(Path(runtime.config.state_path).stat().st_size / 1e6, 2)
     return results
 
@@ -367,14 +372,12 @@ def main() -> int:
 
 def machine() -> str:
     cpu = "unknown cpu"
-    try:
+    with suppress(OSError, StopIteration):
         cpu = next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"
 
 
