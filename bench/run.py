@@ -133,7 +133,7 @@ def config_file(directory: Path, urls: dict[str, str], poll: str = "60s") -> Pat
         ],
     }
     path = directory / "config.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(data, sort_keys=False))  # stage order is funnel order
     return path
 
 
