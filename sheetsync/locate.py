@@ -31,9 +31,9 @@ def locate_rows(
         if copied not in finders:
             candidates = rows_by_key.get(copied, [])[1:] if copied else keyless
             finders[copied] = RowFinder(candidates, fingerprint)
-        row = finders[copied].take(lead)
-        if row is not None:
-            rows[lead.key] = row
+        found = finders[copied].take(lead)
+        if found is not None:
+            rows[lead.key] = found
     return rows
 
 

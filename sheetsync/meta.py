@@ -266,9 +266,8 @@ def _deliver_batch(
     if isinstance(result, Accepted):
         return [Outcome(e.event_id, "sent", fbtrace_id=result.fbtrace_id) for e in batch], None
     if result.kind in ("auth", "policy"):
-        kind = "blocked"
         return [
-            Outcome(e.event_id, kind, result.message, result.fbtrace_id, result.retry_after)
+            Outcome(e.event_id, "blocked", result.message, result.fbtrace_id, result.retry_after)
             for e in batch
         ], result
     if result.kind in ("transient", "rate_limit"):

@@ -16,6 +16,7 @@ from typing import Any
 
 import gspread
 import requests
+from google import auth as google_auth  # the module: `google` below names the config section
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.auth.exceptions import GoogleAuthError
 from google.auth.transport.requests import AuthorizedSession
@@ -91,7 +92,7 @@ def credentials_for(google: GoogleConfig) -> Credentials:
             return service_account.Credentials.from_service_account_file(  # type: ignore[no-any-return]
                 str(google.credentials_file), scopes=SCOPES
             )
-        found, _project = google.auth.default(scopes=SCOPES)  # type: ignore[no-untyped-call]
+        found, _project = google_auth.default(scopes=SCOPES)  # type: ignore[no-untyped-call]
         return found  # type: ignore[no-any-return]
     except FileNotFoundError as error:
         raise SheetError(
