@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import zip_longest
 from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -400,7 +401,7 @@ def scan(
     Every occurrence of a repeated key is parsed, so a copied row is told from its original.
     """
     read = columns.to_read()
-    padded = _padded_columns(table, read)
+    padded = [table.columns.get(column, ()) for column in read]  # uneven: zip_longest pads with ""
     data = itemgetter(
         *[read.index(c) for c in (*columns.fields.values(), *columns.stage_columns.values())], 0
     )
@@ -408,12 +409,13 @@ def scan(
         value.strip() if value.__class__ is str else key_text(value)
         for value in padded[read.index(columns.key)]
     ]
+    keys.extend([""] * (table.data_rows - len(keys)))
     repeated = {key for key, count in Counter(keys).items() if key and count > 1}
     candidates: list[int] = []
     taken: set[str] = set()
     hashes: dict[str, int] = {}
     leads = 0
-    for offset, (row, key) in enumerate(zip(zip(*padded, strict=True), keys, strict=True)):
+    for offset, (row, key) in enumerate(zip(zip_longest(*padded, fillvalue=""), keys, strict=True)):
         if not any(data(row)):
             continue  # an empty row is not a lead
         leads += 1
@@ -438,11 +440,3 @@ def _picker(indexes: list[int]) -> Callable[[tuple[Scalar, ...]], tuple[Scalar, 
         only = indexes[0]
         return lambda row: (row[only],)
     return itemgetter(*indexes)
-
-
-def _padded_columns(table: Table, read: list[int]) -> list[list[Scalar]]:
-    height = table.data_rows
-    padded = [list(table.columns.get(column, ())) for column in read]
-    for values in padded:
-        values.extend([""] * (height - len(values)))
-    return padded

@@ -362,14 +362,15 @@ class SheetsEmulator:
                 return cells.formatted(value)
             return cells.unformatted(value, dates_as_text)
 
-        values: list[list[object]] = []
-        for row_number in range(top, min(bottom, len(sheet.rows)) + 1):
-            row = sheet.rows[row_number - 1][left - 1 : right]
-            values.append(_trim([show(value) for value in row], ""))
-        if dimension == "COLUMNS":
-            width = max((len(row) for row in values), default=0)
-            values = [[row[i] if i < len(row) else "" for row in values] for i in range(width)]
-            values = [_trim(column, "") for column in values]
+        rows = sheet.rows[top - 1 : min(bottom, len(sheet.rows))]
+        values: list[list[object]]
+        if dimension == "COLUMNS":  # built column by column: no row-major detour on a tall sheet
+            values = [
+                _trim([show(row[column - 1]) if column <= len(row) else "" for row in rows], "")
+                for column in range(left, right + 1)
+            ]
+        else:
+            values = [_trim([show(value) for value in row[left - 1 : right]], "") for row in rows]
         values = _trim_rows(values)
         result: dict[str, Any] = {
             "range": format_range(sheet.title, top, left, bottom, right),
