@@ -160,7 +160,7 @@ def reset_counts(urls: dict[str, str]) -> None:
 
 
 def meta_requests(urls: dict[str, str]) -> int:
-    return int(requests.get(f"{urls['graph']}/_emulator/events", timeout=120).json()["requests"])
+    return int(requests.get(f"{urls['graph']}/_emulator/requests", timeout=120).json()["requests"])
 
 
 # --- the worker: runs sheetsync cycles in a process of its own, so its peak memory is its own --------
@@ -209,7 +209,8 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
     if burst:
         # Each of the first `burst` leads moves one stage on: one new event per change.
         shown = requests.get(
-            f"{urls['sheets']}/_emulator/cells?spreadsheet=demo&worksheet=Leads", timeout=300
+            f"{urls['sheets']}/_emulator/cells?spreadsheet=demo&worksheet=Leads&limit={burst + 1}",
+            timeout=300,
         )
         stages = [row[6] for row in shown.json()["values"][1 : burst + 1]]
         edits = [
@@ -223,11 +224,13 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
         )
         reset_counts(urls)
         meta_before = meta_requests(urls)
+        del shown, stages, edits
+        peak_rss_mb(reset=True)  # the burst's own peak, not the preparation's
         seconds, reports = timed(runtime.run_once)
+        results["burst_peak_rss_mb"] = peak_rss_mb(reset=True)  # before the counts fetch the events
         results["burst_seconds"] = round(seconds, 3)
         results["burst"] = reports[0].summary()
         results["burst_api_calls"] = {**counts(urls), "meta": meta_requests(urls) - meta_before}
-        results["burst_peak_rss_mb"] = peak_rss_mb(reset=True)
     runtime.close()
     results["state_file_mb"] = round(Path(runtime.config.state_path).stat().st_size / 1e6, 2)
     return results

@@ -249,6 +249,8 @@ class GraphEmulator:
                     {**item.event, "_received_at": item.received_at} for item in self.received
                 ]
             return Reply(200, {"events": received, "requests": self.requests})
+        if action == "requests":
+            return Reply(200, {"requests": self.requests, "events": len(self.received)})
         if action == "fault":
             body = request.json()
             assert isinstance(body, dict)

@@ -520,8 +520,15 @@ class SheetsEmulator:
         if action == "cells":
             book_id = _first(request.query, "spreadsheet", "demo")
             title = _first(request.query, "worksheet", "Leads")
+            limit = int(_first(request.query, "limit", "0")) or None  # the first N rows only
             with self.lock:
-                return Reply(200, {"values": self.worksheet(book_id, title).displayed()})
+                sheet = self.worksheet(book_id, title)
+                shown = (
+                    Worksheet(0, title, 0, rows=sheet.rows[:limit]).displayed()
+                    if limit
+                    else sheet.displayed()
+                )
+                return Reply(200, {"values": shown})
         if action == "seed":
             self.seed(body["spreadsheet"], body["worksheet"], body["rows"])
             return Reply(200, {})
