@@ -6,9 +6,9 @@ import math
 from pathlib import Path
 
 import pytest
+from support import HEADER, Clock, at, day, runtime
 
 from sheetsync.emulator import Emulators
-from support import HEADER, Clock, at, day, job_config, runtime
 
 NOW = at("2026-11-22T12:00:00")
 ROWS = 5000
@@ -16,12 +16,25 @@ ROWS = 5000
 
 @pytest.fixture
 def big_sheet(emulators: Emulators) -> None:
-    rows = [[f"L{n}", f"l{n}@example.com", f"+1 650 555 {n % 10000:04d}", f"'{120245117458290 + n}",
-             f"IwAR{n:08d}x", day(NOW - 3600), "New", "100"] for n in range(ROWS)]
+    rows = [
+        [
+            f"L{n}",
+            f"l{n}@example.com",
+            f"+1 650 555 {n % 10000:04d}",
+            f"'{120245117458290 + n}",
+            f"IwAR{n:08d}x",
+            day(NOW - 3600),
+            "New",
+            "100",
+        ]
+        for n in range(ROWS)
+    ]
     emulators.sheets.seed("sheet1", "Leads", [HEADER, *rows])
 
 
-def test_cost_per_cycle_is_constant_in_api_calls(emulators: Emulators, big_sheet: None, tmp_path: Path) -> None:
+def test_cost_per_cycle_is_constant_in_api_calls(
+    emulators: Emulators, big_sheet: None, tmp_path: Path
+) -> None:
     clock = Clock(NOW)
     emulators.graph.clock = clock
     sync = runtime(emulators, tmp_path, clock)
@@ -53,8 +66,9 @@ def test_cost_per_cycle_is_constant_in_api_calls(emulators: Emulators, big_sheet
     assert emulators.sheets.counts["metadata"] == 0
 
 
-def test_rows_just_written_are_not_parsed_again(emulators: Emulators, big_sheet: None, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_just_written_are_not_parsed_again(
+    emulators: Emulators, big_sheet: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sheetsync import cycle
 
     parsed: list[int] = []

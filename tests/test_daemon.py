@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,29 @@ def notify_socket(tmp_path: Path) -> Iterator[NotifySocket]:
     listener.close()
 
 
+def one_second_config(emulators: Emulators, tmp_path: Path) -> Path:
+    return write_config(
+        tmp_path / "c.yaml",
+        config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")]),
+    )
+
+
+@contextmanager
+def daemon(
+    config: Path, notify_path: Path, watchdog_usec: int = 1_000_000
+) -> Iterator[subprocess.Popen[str]]:
+    """`sheetsync run` as a process, killed at the end if a test left it running."""
+    process = start(config, notify_path, watchdog_usec)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None and not process.stderr.closed:
+            process.stderr.close()
+
+
 def start(config: Path, notify_path: Path, watchdog_usec: int = 1_000_000) -> subprocess.Popen[str]:
     env = {
         **__import__("os").environ,
@@ -90,12 +114,8 @@ def test_run_notifies_systemd_and_stops_cleanly(
         "Leads",
         [HEADER, ["Ann", "ann@example.com", "", "", "", day(time.time() - 60), "New", ""]],
     )
-    config = write_config(
-        tmp_path / "c.yaml",
-        config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")]),
-    )
-    process = start(config, notify_socket.path)
-    try:
+    config = one_second_config(emulators, tmp_path)
+    with daemon(config, notify_socket.path) as process:
         notify_socket.wait_for("READY=1")
         status = notify_socket.wait_for("STATUS=1/1 jobs ok")
         assert "1 events sent today" in status
@@ -113,10 +133,6 @@ def test_run_notifies_systemd_and_stops_cleanly(
         notify_socket.collect(0.5)
         assert any(line == "STOPPING=1" for _, line in notify_socket.messages)
         assert "job sales: 1 leads, 1 sent" in err
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_a_failing_daemon_stops_feeding_the_watchdog(
@@ -125,12 +141,8 @@ def test_a_failing_daemon_stops_feeding_the_watchdog(
     emulators.sheets.seed(
         "sheet1", "Elsewhere", [HEADER]
     )  # the configured worksheet does not exist
-    config = write_config(
-        tmp_path / "c.yaml",
-        config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")]),
-    )
-    process = start(config, notify_socket.path, watchdog_usec=500_000)
-    try:
+    config = one_second_config(emulators, tmp_path)
+    with daemon(config, notify_socket.path, watchdog_usec=500_000) as process:
         notify_socket.wait_for("READY=1")
         ready_at = time.monotonic()
         notify_socket.collect(6)
@@ -145,22 +157,14 @@ def test_a_failing_daemon_stops_feeding_the_watchdog(
         assert code == 0
         assert "has no worksheet 'Leads'" in err
         assert "failed cycle(s) in a row" in err
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_sighup_with_a_bad_config_keeps_the_old_one(
     emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
 ) -> None:
     emulators.sheets.seed("sheet1", "Leads", [HEADER])
-    config = write_config(
-        tmp_path / "c.yaml",
-        config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")]),
-    )
-    process = start(config, notify_socket.path)
-    try:
+    config = one_second_config(emulators, tmp_path)
+    with daemon(config, notify_socket.path) as process:
         notify_socket.wait_for("READY=1")
         config.write_text("jobs: [oops\n")
         process.send_signal(signal.SIGHUP)
@@ -170,22 +174,14 @@ def test_sighup_with_a_bad_config_keeps_the_old_one(
         code, err = stop(process)
         assert code == 0
         assert "config reload refused, keeping the running config" in err
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_a_second_daemon_on_the_same_state_file_is_refused(
     emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
 ) -> None:
     emulators.sheets.seed("sheet1", "Leads", [HEADER])
-    config = write_config(
-        tmp_path / "c.yaml",
-        config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")]),
-    )
-    first = start(config, notify_socket.path)
-    try:
+    config = one_second_config(emulators, tmp_path)
+    with daemon(config, notify_socket.path) as first:
         notify_socket.wait_for("READY=1")
         second = subprocess.run(
             [sys.executable, "-m", "sheetsync.cli", "once", "--config", str(config)],
@@ -197,8 +193,7 @@ def test_a_second_daemon_on_the_same_state_file_is_refused(
         )
         assert second.returncode == 1
         assert f"is in use by sheetsync pid {first.pid}" in second.stderr
-    finally:
-        stop(first)
+        assert stop(first)[0] == 0
 
 
 def _free_port() -> int:

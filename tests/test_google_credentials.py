@@ -22,7 +22,7 @@ def test_application_default_credentials_are_used_without_a_key_file(
 
 
 def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(SheetError, match="google.credentials_file: no such file"):
+    with pytest.raises(SheetError, match=r"google\.credentials_file: no such file"):
         credentials_for(GoogleConfig(credentials_file=tmp_path / "nope.json"))
 
 

@@ -10,7 +10,9 @@ from sheetsync.table import CellWrite
 
 
 def test_adjacent_cells_and_rows_merge() -> None:
-    cells = [CellWrite(row, column, f"{row}{column}") for row in (2, 3, 4, 7) for column in (10, 11, 12)]
+    cells = [
+        CellWrite(row, column, f"{row}{column}") for row in (2, 3, 4, 7) for column in (10, 11, 12)
+    ]
     cells += [CellWrite(5, 10, "alone"), CellWrite(1, 1, "summary", worksheet="sheetsync")]
     got = [(b.worksheet, b.range(), b.values) for b in blocks(cells)]
     assert got == [
@@ -21,7 +23,9 @@ def test_adjacent_cells_and_rows_merge() -> None:
     ]
 
 
-cell_sets = st.dictionaries(st.tuples(st.integers(1, 30), st.integers(1, 8)), st.text(max_size=3), max_size=60)
+cell_sets = st.dictionaries(
+    st.tuples(st.integers(1, 30), st.integers(1, 8)), st.text(max_size=3), max_size=60
+)
 
 
 @given(cell_sets)
