@@ -40,6 +40,9 @@ from sheetsync.summary import problem_kind
 from sheetsync.table import CellWrite, Layout, Table
 
 log = logging.getLogger("sheetsync.cycle")
+# Rows parsed in one cycle at most: bounds a cycle's memory and time; a bigger change (the first
+# cycle on a big sheet) is taken over the next cycles, in row order.
+MAX_ROWS_PER_CYCLE = 20_000
 Changes = dict[str, list[tuple[int, str]]]  # lead key → (column, text) pairs to write
 
 
@@ -59,6 +62,7 @@ class CycleReport:
     problems: int = 0
     keys_given: int = 0
     cells_written: int = 0
+    deferred: int = 0
     blocked: str | None = None
     error: str | None = None
     dry_run_lines: list[dict[str, Any]] = field(default_factory=list)
@@ -79,6 +83,8 @@ class CycleReport:
             f"{self.pending} pending, {self.expired} expired, {self.baseline} baseline, "
             f"{self.problems} rows with problems, {self.cells_written} cells written"
         )
+        if self.deferred:
+            text += f"; {self.deferred} changed rows left for the next cycles"
         return text + (f"; sending paused: {self.blocked}" if self.blocked else "")
 
 
@@ -143,8 +149,14 @@ class JobRunner:
         table, columns = self._read(dry_run=False)
         self._guard_mass_change(table)
         # Parse only rows that changed since the last complete cycle, and leads waiting on Meta.
-        changed = scan(table, columns, self._row_hashes, self.state.pending_keys(self.job.name))
-        report.leads = changed.leads
+        changed = scan(
+            table,
+            columns,
+            self._row_hashes,
+            self.state.pending_keys(self.job.name),
+            MAX_ROWS_PER_CYCLE,
+        )
+        report.leads, report.deferred = changed.leads, changed.deferred
         offset = self._offset(now)
         leads = [
             lead
@@ -155,7 +167,7 @@ class JobRunner:
         decided = plan(leads, memory, self.job, now, self.where, changed.taken)
         report.keys_given = len(decided.new_keys)
 
-        self.state.record_plan(self.job.name, decided, now)  # the outbox: intent before sending
+        self.state.record_plan(self.job.name, decided, now, sheet_complete=not changed.deferred)
         report.baseline = sum(decision.status == "baseline" for decision in decided.decisions)
         report.expired = sum(decision.status == "expired" for decision in decided.decisions)
         report.expired += len(

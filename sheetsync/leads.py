@@ -387,13 +387,18 @@ class Scan:
     """Which rows need parsing this cycle: new, changed, duplicated or waiting on Meta."""
 
     candidates: tuple[int, ...]  # sheet row numbers to parse
-    taken: frozenset[str]  # keys standing on rows that are not parsed (unchanged)
-    hashes: dict[str, int]  # key → what its row held, for every keyed lead row
+    taken: frozenset[str]  # keys standing on rows that are not parsed this cycle
+    hashes: dict[str, int]  # key → what its row held, for every keyed row settled this cycle
     leads: int  # non-empty rows
+    deferred: int = 0  # rows left for the next cycles (more changed than one cycle takes)
 
 
 def scan(
-    table: Table, columns: ColumnMap, previous: Mapping[str, int], must_parse: set[str]
+    table: Table,
+    columns: ColumnMap,
+    previous: Mapping[str, int],
+    must_parse: set[str],
+    limit: int | None = None,
 ) -> Scan:
     """Compare each row with what it held after the last complete cycle, by a hash of its cells.
 
@@ -426,7 +431,19 @@ def scan(
                 taken.add(key)
                 continue
         candidates.append(offset + 2)
-    return Scan(tuple(candidates), frozenset(taken), hashes, leads)
+    if limit is None or len(candidates) <= limit:
+        return Scan(tuple(candidates), frozenset(taken), hashes, leads)
+    # More changed than one cycle should take (a big sheet's first cycle): the first `limit` rows now,
+    # the rest on the next cycles. Deferred rows keep no hash, so they are candidates again; their keys
+    # count as taken (no new key may collide with them), except repeated ones, which are settled in
+    # row order when their turn comes.
+    later = candidates[limit:]
+    for row_number in later:
+        key = keys[row_number - 2]
+        if key and key not in repeated:
+            hashes.pop(key, None)
+            taken.add(key)
+    return Scan(tuple(candidates[:limit]), frozenset(taken), hashes, leads, deferred=len(later))
 
 
 def row_hash(table: Table, columns: ColumnMap, row: int, written: Mapping[int, str]) -> int:

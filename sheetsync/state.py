@@ -256,12 +256,14 @@ class StateStore:
             )
         }
 
-    def record_plan(self, job: str, plan: Plan, now: int) -> None:
+    def record_plan(self, job: str, plan: Plan, now: int, *, sheet_complete: bool = True) -> None:
+        """The outbox: intent before sending. The job's first cycle ends with the first plan that
+        covered the whole sheet (a big sheet is adopted over several cycles)."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO jobs (job, first_cycle_at) VALUES (?, ?) ON CONFLICT (job) DO UPDATE "
                 "SET first_cycle_at = COALESCE(first_cycle_at, excluded.first_cycle_at)",
-                (job, now),
+                (job, now if sheet_complete else None),
             )
             db.executemany(
                 "INSERT INTO leads (job, lead_key, first_seen_at, click_time_ms, stage_seen_at) "

@@ -555,3 +555,30 @@ def test_one_jobs_failure_never_stops_the_others(
     assert [report.ok for report in reports] == [False, True]
     assert "spreadsheet no-such-sheet was not found" in (reports[0].error or "")
     assert len(emulators.graph.events()) == 1
+
+
+def test_a_big_change_is_taken_over_several_cycles(emulators: Emulators, tmp_path: Path, clock: Clock,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from sheetsync import cycle
+
+    monkeypatch.setattr(cycle, "MAX_ROWS_PER_CYCLE", 40)  # a small stand-in for 20,000
+    old = [lead_row(f"Old{n}", "Qualified", created=NOW - 30 * 86400) for n in range(70)]
+    fresh = [lead_row(f"New{n}", "New", created=NOW - 3600) for n in range(30)]
+    seed(emulators, old + fresh)
+    sync = runtime(emulators, tmp_path, clock, jobs=[job_config(initial_sync="recent")])
+    reports = []
+    for _ in range(4):
+        reports.append(sync.run_once()[0])
+        clock.advance(60)
+    assert [report.deferred for report in reports] == [60, 20, 0, 0]
+    assert "60 changed rows left for the next cycles" in reports[0].summary()
+    rows = sheet_rows(emulators)
+    # The first cycle lasted until the whole sheet was seen: old leads are a baseline in every slice,
+    # recent ones are sent, whichever slice they fell in.
+    assert all(row["Sync Status"].startswith("— Lead, QualifiedLead not sent (there before") for row in rows[:70])
+    assert all(row["Sent Events"] == "Lead" for row in rows[70:])
+    assert len(emulators.graph.events()) == 30
+    assert len({row["Sync Key"] for row in rows}) == 100
+    emulators.sheets.reset_counts()
+    sync.run_once()
+    assert dict(emulators.sheets.counts) == {"read": 1}  # and then it is quiet
