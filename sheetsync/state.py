@@ -476,14 +476,6 @@ class StateStore:
                 (job, lead_key, event_name, event_id, outcome, now),
             )
 
-    def payloads_for(self, job: str) -> dict[str, dict[str, Any]]:
-        return {
-            event_id: json.loads(payload)
-            for event_id, payload in self._db.execute(
-                "SELECT event_id, payload FROM events WHERE job = ? AND payload IS NOT NULL", (job,)
-            )
-        }
-
 
 def _stage_times(text: str) -> dict[str, int]:
     # Event names repeat across every lead: one shared string each, not one per lead.

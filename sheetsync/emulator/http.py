@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
@@ -117,13 +116,3 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.02) -> bool:
-    """Poll a condition (for tests and the demo); True once it holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(predicate) and predicate():
-            return True
-        time.sleep(interval)
-    return False
