@@ -316,7 +316,7 @@ class JobRunner:
 
     def _locate(self, decided: Plan, columns: ColumnMap) -> dict[str, int]:
         """Re-read the key column (and, when new keys must be placed, the columns that identify people)."""
-        table = self.sheet.read(columns.to_read() if decided.new_keys else [columns.key])
+        table = self.sheet.read(columns.to_locate() if decided.new_keys else [columns.key])
         return locate_rows(table, columns, decided, self._fingerprint_reader(table, columns))
 
     @staticmethod

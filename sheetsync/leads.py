@@ -69,6 +69,10 @@ class ColumnMap:
         }
         return sorted(wanted)
 
+    def to_locate(self) -> list[int]:
+        """The key column and the data columns: enough to find a row again (not the status texts)."""
+        return sorted({self.key, *self.fields.values(), *self.stage_columns.values()})
+
 
 @dataclass(frozen=True, slots=True)
 class ReachedStage:
