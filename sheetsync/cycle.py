@@ -21,12 +21,13 @@ from sheetsync.leads import (
     ColumnMap,
     MissingColumns,
     Scan,
+    expected_row,
     identity_hash,
     parse_leads,
     parse_row,
     resolve_columns,
-    row_hash,
     scan,
+    stable_digest,
     utc_offset,
 )
 from sheetsync.locate import Fingerprint, locate_rows
@@ -42,7 +43,7 @@ from sheetsync.table import CellWrite, Layout, Table
 log = logging.getLogger("sheetsync.cycle")
 # Rows parsed in one cycle at most: bounds a cycle's memory and time; a bigger change (the first
 # cycle on a big sheet) is taken over the next cycles, in row order.
-MAX_ROWS_PER_CYCLE = 20_000
+MAX_ROWS_PER_CYCLE = 12_500
 Changes = dict[str, list[tuple[int, str]]]  # lead key → (column, text) pairs to write
 
 
@@ -109,9 +110,8 @@ class JobRunner:
         self._events = [stage.event for stage in self._stages]
         self._columns: ColumnMap | None = None
         self._layout: Layout | None = None
-        self._row_hashes: dict[
-            str, int
-        ] = {}  # lead key → hash of what its row held after the last cycle
+        # Lead key → hash of what its row held after the last cycle; None until this process's first.
+        self._row_hashes: dict[str, int] | None = None
         self._problem_kinds: dict[
             str, tuple[str, ...]
         ] = {}  # lead key → its row problems, for the summary
@@ -149,13 +149,9 @@ class JobRunner:
         table, columns = self._read(dry_run=False)
         self._guard_mass_change(table)
         # Parse only rows that changed since the last complete cycle, and leads waiting on Meta.
-        changed = scan(
-            table,
-            columns,
-            self._row_hashes,
-            self.state.pending_keys(self.job.name),
-            MAX_ROWS_PER_CYCLE,
-        )
+        stored = self.state.row_digests(self.job.name) if self._row_hashes is None else None
+        pending = self.state.pending_keys(self.job.name)
+        changed = scan(table, columns, self._row_hashes or {}, pending, MAX_ROWS_PER_CYCLE, stored)
         report.leads, report.deferred = changed.leads, changed.deferred
         offset = self._offset(now)
         leads = [
@@ -182,7 +178,6 @@ class JobRunner:
 
         after = self.state.memory(self.job.name, [lead.key for lead in decided.leads])
         changes = self._status_changes(decided, after, columns)
-        rows_read = {lead.key: lead.row for lead in decided.leads}
         self._note_problems(decided, changed)
         report.problems = len(self._problem_kinds)
         quiet = not (
@@ -191,11 +186,23 @@ class JobRunner:
         summary_cells = self._summary_cells(now, quiet)
         if changes or summary_cells:
             self._write_back(decided, changes, columns, table, report, summary_cells)
-        # Only now, so a cycle that failed midway is redone in full. Rows just written are remembered as
-        # they will read back, so the next cycle does not parse them again.
-        self._row_hashes = changed.hashes
-        for key, pairs in changes.items():
-            self._row_hashes[key] = row_hash(table, columns, rows_read[key], dict(pairs))
+        self._remember_rows(changed, decided, changes, columns, table)
+
+    def _remember_rows(
+        self, changed: Scan, decided: Plan, changes: Changes, columns: ColumnMap, table: Table
+    ) -> None:
+        """After a complete cycle (so one that failed midway is redone in full): what each row holds,
+        rows just written as they will read back, so the next cycle — or the next process — does not
+        parse them again."""
+        assert self.state is not None
+        hashes = changed.hashes
+        digests: dict[str, int] = {}
+        for lead in decided.leads:
+            row = expected_row(table, columns, lead.row, dict(changes.get(lead.key, ())))
+            hashes[lead.key] = hash(row)
+            digests[lead.key] = stable_digest(row)
+        self.state.save_row_digests(self.job.name, digests)
+        self._row_hashes = hashes
 
     # --- read ---------------------------------------------------------------------------
     def _read(self, dry_run: bool) -> tuple[Table, ColumnMap]:
@@ -223,7 +230,8 @@ class JobRunner:
                 "the sheet is missing columns the config names: " + "; ".join(missing.problems)
             ) from None
         self._layout = layout
-        self._row_hashes = {}  # columns moved: what rows held is not comparable any more
+        if self._row_hashes is not None:
+            self._row_hashes = {}  # columns moved: what rows held is not comparable any more
 
     def _offset(self, now: int) -> timedelta:
         return utc_offset(self.sheet.time_zone, datetime.fromtimestamp(now, UTC))

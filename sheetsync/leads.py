@@ -403,8 +403,12 @@ def scan(
     previous: Mapping[str, int],
     must_parse: set[str],
     limit: int | None = None,
+    stored: Mapping[str, int] | None = None,
 ) -> Scan:
     """Compare each row with what it held after the last complete cycle, by a hash of its cells.
+
+    `previous` holds this process's fast hashes; on a process's first cycle `stored` holds the
+    stable digests kept in the state file instead, so a restart does not re-read every row.
 
     Cheap on a big sheet: rows are built at C speed with zip, and only changed rows are parsed.
     Every occurrence of a repeated key is parsed, so a copied row is told from its original.
@@ -431,7 +435,12 @@ def scan(
         fingerprint = hash(row)
         if key and key not in repeated:
             hashes[key] = fingerprint
-            if previous.get(key) == fingerprint and key not in must_parse:
+            unchanged = (
+                previous.get(key) == fingerprint
+                if stored is None
+                else stored.get(key) == stable_digest(row)
+            )
+            if unchanged and key not in must_parse:
                 taken.add(key)
                 continue
         candidates.append(offset + 2)
@@ -450,9 +459,18 @@ def scan(
     return Scan(tuple(candidates[:limit]), frozenset(taken), hashes, leads, deferred=len(later))
 
 
-def row_hash(table: Table, columns: ColumnMap, row: int, written: Mapping[int, str]) -> int:
-    """The hash `scan` will see for this row once `written` (column → text) has landed in the sheet."""
-    return hash(tuple(written.get(column, table.cell(column, row)) for column in columns.to_read()))
+def expected_row(
+    table: Table, columns: ColumnMap, row: int, written: Mapping[int, str]
+) -> tuple[Scalar, ...]:
+    """The row as `scan` will read it once `written` (column → text) has landed in the sheet."""
+    return tuple(written.get(column, table.cell(column, row)) for column in columns.to_read())
+
+
+def stable_digest(row: tuple[Scalar, ...]) -> int:
+    """A row's digest that survives a restart (Python's hash() is salted per process)."""
+    return int.from_bytes(
+        hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "big", signed=True
+    )
 
 
 def _picker(indexes: list[int]) -> Callable[[tuple[Scalar, ...]], tuple[Scalar, ...]]:

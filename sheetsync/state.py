@@ -87,6 +87,14 @@ MIGRATIONS = [
     """
     CREATE INDEX events_by_id ON events (job, event_id);
     """,
+    """
+    CREATE TABLE row_digests (
+        job TEXT NOT NULL,
+        lead_key TEXT NOT NULL,
+        digest INTEGER NOT NULL,
+        PRIMARY KEY (job, lead_key)
+    );
+    """,
 ]
 log = logging.getLogger("sheetsync.state")
 EVENTS_QUERY = (
@@ -245,6 +253,21 @@ class StateStore:
         for start in range(0, len(wanted), 500):  # SQLite caps the number of parameters
             chunk = wanted[start : start + 500]
             yield f"WHERE job = ? AND lead_key IN ({','.join('?' * len(chunk))})", (job, *chunk)
+
+    def row_digests(self, job: str) -> dict[str, int]:
+        """What each lead's row held after the last cycle that parsed it (stable digests)."""
+        return dict(
+            self._db.execute("SELECT lead_key, digest FROM row_digests WHERE job = ?", (job,))
+        )
+
+    def save_row_digests(self, job: str, digests: dict[str, int]) -> None:
+        if not digests:
+            return
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO row_digests (job, lead_key, digest) VALUES (?, ?, ?)",
+                [(job, key, digest) for key, digest in digests.items()],
+            )
 
     def pending_keys(self, job: str) -> set[str]:
         """Leads with an event waiting to be sent: parsed every cycle until it goes out or expires."""

@@ -92,3 +92,31 @@ def test_rows_just_written_are_not_parsed_again(
     clock.advance(60)
     sync.run_once()
     assert len(parsed) == 1
+
+
+def test_a_restarted_process_does_not_parse_unchanged_rows_again(
+    emulators: Emulators, big_sheet: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sheetsync import cycle
+
+    parsed: list[int] = []
+    original = cycle.parse_row
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        parsed.append(1)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cycle, "parse_row", counting)  # counts calls only; behaviour unchanged
+    clock = Clock(NOW)
+    emulators.graph.clock = clock
+    first = runtime(emulators, tmp_path, clock)
+    first.run_once()
+    first.close()
+    emulators.sheets.worksheet("sheet1", "Leads").type_cell(20, 7, "Won")
+    parsed.clear()
+    clock.advance(60)
+    report = runtime(emulators, tmp_path, clock).run_once()[
+        0
+    ]  # a new process: digests from the state file
+    assert len(parsed) == 1
+    assert report.sent == 3  # QualifiedLead, Schedule, Purchase for the one lead that moved

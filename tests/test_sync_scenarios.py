@@ -557,8 +557,9 @@ def test_one_jobs_failure_never_stops_the_others(
     assert len(emulators.graph.events()) == 1
 
 
-def test_a_big_change_is_taken_over_several_cycles(emulators: Emulators, tmp_path: Path, clock: Clock,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_big_change_is_taken_over_several_cycles(
+    emulators: Emulators, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sheetsync import cycle
 
     monkeypatch.setattr(cycle, "MAX_ROWS_PER_CYCLE", 40)  # a small stand-in for 20,000
@@ -575,7 +576,10 @@ def test_a_big_change_is_taken_over_several_cycles(emulators: Emulators, tmp_pat
     rows = sheet_rows(emulators)
     # The first cycle lasted until the whole sheet was seen: old leads are a baseline in every slice,
     # recent ones are sent, whichever slice they fell in.
-    assert all(row["Sync Status"].startswith("— Lead, QualifiedLead not sent (there before") for row in rows[:70])
+    assert all(
+        row["Sync Status"].startswith("— Lead, QualifiedLead not sent (there before")
+        for row in rows[:70]
+    )
     assert all(row["Sent Events"] == "Lead" for row in rows[70:])
     assert len(emulators.graph.events()) == 30
     assert len({row["Sync Key"] for row in rows}) == 100
