@@ -184,25 +184,29 @@ class JobRunner:
             decided.leads or report.sent or report.failed or report.pending or report.expired
         )
         summary_cells = self._summary_cells(now, quiet)
+        settled = self._rows_after_write(changed, decided, changes, columns, table)
+        del (
+            table
+        )  # the big read is not needed any more: let the re-read before writing take its place
         if changes or summary_cells:
-            self._write_back(decided, changes, columns, table, report, summary_cells)
-        self._remember_rows(changed, decided, changes, columns, table)
+            self._write_back(decided, changes, columns, report, summary_cells)
+        # Only after a complete cycle, so one that failed midway is redone in full.
+        self._row_hashes, digests = settled
+        self.state.save_row_digests(self.job.name, digests)
 
-    def _remember_rows(
-        self, changed: Scan, decided: Plan, changes: Changes, columns: ColumnMap, table: Table
-    ) -> None:
-        """After a complete cycle (so one that failed midway is redone in full): what each row holds,
-        rows just written as they will read back, so the next cycle — or the next process — does not
-        parse them again."""
-        assert self.state is not None
+    @staticmethod
+    def _rows_after_write(
+        changed: Scan, decided: Plan, changes: Changes, columns: ColumnMap, table: Table
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """What each row will hold once this cycle's cells are written — fast hashes for this process,
+        stable digests for the state file — so the next cycle, or the next process, does not parse it."""
         hashes = changed.hashes
         digests: dict[str, int] = {}
         for lead in decided.leads:
             row = expected_row(table, columns, lead.row, dict(changes.get(lead.key, ())))
             hashes[lead.key] = hash(row)
             digests[lead.key] = stable_digest(row)
-        self.state.save_row_digests(self.job.name, digests)
-        self._row_hashes = hashes
+        return hashes, digests
 
     # --- read ---------------------------------------------------------------------------
     def _read(self, dry_run: bool) -> tuple[Table, ColumnMap]:
@@ -302,7 +306,6 @@ class JobRunner:
         decided: Plan,
         changes: Changes,
         columns: ColumnMap,
-        table: Table,
         report: CycleReport,
         summary_cells: list[CellWrite],
     ) -> None:
