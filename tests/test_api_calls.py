@@ -32,6 +32,22 @@ def big_sheet(emulators: Emulators) -> None:
     emulators.sheets.seed("sheet1", "Leads", [HEADER, *rows])
 
 
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per row the cycle parses (a counting wrapper; behaviour unchanged)."""
+    from sheetsync import cycle
+
+    calls: list[int] = []
+    original = cycle.parse_row
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cycle, "parse_row", counting)
+    return calls
+
+
 def test_cost_per_cycle_is_constant_in_api_calls(
     emulators: Emulators, big_sheet: None, tmp_path: Path
 ) -> None:
@@ -67,18 +83,8 @@ def test_cost_per_cycle_is_constant_in_api_calls(
 
 
 def test_rows_just_written_are_not_parsed_again(
-    emulators: Emulators, big_sheet: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulators: Emulators, big_sheet: None, tmp_path: Path, parsed: list[int]
 ) -> None:
-    from sheetsync import cycle
-
-    parsed: list[int] = []
-    original = cycle.parse_row
-
-    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        parsed.append(1)
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cycle, "parse_row", counting)  # counts calls only; behaviour unchanged
     clock = Clock(NOW)
     emulators.graph.clock = clock
     sync = runtime(emulators, tmp_path, clock)
@@ -95,18 +101,8 @@ def test_rows_just_written_are_not_parsed_again(
 
 
 def test_a_restarted_process_does_not_parse_unchanged_rows_again(
-    emulators: Emulators, big_sheet: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulators: Emulators, big_sheet: None, tmp_path: Path, parsed: list[int]
 ) -> None:
-    from sheetsync import cycle
-
-    parsed: list[int] = []
-    original = cycle.parse_row
-
-    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        parsed.append(1)
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cycle, "parse_row", counting)  # counts calls only; behaviour unchanged
     clock = Clock(NOW)
     emulators.graph.clock = clock
     first = runtime(emulators, tmp_path, clock)
