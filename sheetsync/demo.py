@@ -276,7 +276,9 @@ def run_demo(seconds: float = 60.0, out: Callable[[str], None] | None = None) ->
                 if move.what:
                     history.append(f"{elapsed:4.0f}s {move.what}")
             frame = _render(emulators, elapsed, history, live)
-            if frame != last_frame:
+            # A terminal is redrawn every tick; a log or pipe gets a frame only when the table changed.
+            changed = frame.split("\n", 1)[1] != last_frame.split("\n", 1)[-1]
+            if live or changed:
                 write(("\033[2J\033[H" if live else "") + frame + ("" if live else "\n"))
                 last_frame = frame
             time.sleep(0.5)
