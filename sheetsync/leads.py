@@ -107,9 +107,6 @@ class Lead:
         names += [name for name, values in self.user_data if values]
         return names
 
-    def has_strong_key(self) -> bool:
-        return any(name in identity.STRONG_KEYS for name in self.match_key_names())
-
 
 def resolve_columns(layout: Layout, job: JobConfig) -> ColumnMap:
     """Find every configured header; raise MissingColumns naming each that is absent."""

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sheetsync.config import JobConfig
-from sheetsync.identity import build_fbc
+from sheetsync.identity import STRONG_KEYS, build_fbc
 from sheetsync.leads import Lead
 
 SEVEN_DAYS = 7 * 24 * 3600
@@ -335,7 +335,7 @@ def _event_times(
 def enough_to_match(lead: Lead) -> bool:
     """Meta refuses events whose only keys are weak combinations (2804050); check before sending."""
     names = set(lead.match_key_names())
-    if names & {"lead_id", "fbc", "em", "ph", "external_id"}:
+    if names & set(STRONG_KEYS):
         return True
     return {"fn", "ln"} <= names and bool(names & {"zp", "ct", "db"})
 

@@ -37,13 +37,9 @@ CONNECT_TIMEOUT = 5.0
 class SheetError(Exception):
     """The sheet cannot be used this cycle; the message says what to fix."""
 
-    transient = False
-
 
 class SheetUnavailable(SheetError):
     """Google is failing or slow right now; the next cycle tries again."""
-
-    transient = True
 
 
 def _rebase(url: str, base_url: str, all_google_hosts: bool) -> str:
