@@ -83,7 +83,7 @@ def build_csv(path: Path, rows: int, seed: int = 1) -> None:
 @contextmanager
 def emulator_process(csv_path: Path) -> Iterator[dict[str, str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "sheetsync.cli", "emulator", "--seed-csv", str(csv_path)],
+        [sys.executable, "-m", "sheetsync", "emulator", "--seed-csv", str(csv_path)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -165,9 +165,9 @@ def meta_requests(urls: dict[str, str]) -> int:
 
 # --- the worker: runs sheetsync cycles in a process of its own, so its peak memory is its own --------
 def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) -> dict[str, Any]:
-    from sheetsync import config as config_module
-    from sheetsync import sheet as sheet_module
-    from sheetsync.runtime import build
+    from sheetsync.adapters import sheet as sheet_module
+    from sheetsync.app.runtime import build
+    from sheetsync.core import config as config_module
 
     os.environ["META_ACCESS_TOKEN"] = TOKEN
     read_seconds = [0.0]
@@ -252,8 +252,8 @@ def peak_rss_mb(reset: bool) -> float:
 
 
 def bare_gspread_read(urls: dict[str, str], repeats: int) -> list[float]:
-    from sheetsync.config import GoogleConfig
-    from sheetsync.sheet import connect
+    from sheetsync.adapters.sheet import connect
+    from sheetsync.core.config import GoogleConfig
 
     client = connect(GoogleConfig(api_base_url=urls["sheets"], anonymous=True, timeout=120))
     worksheet = client.open_by_key("demo").worksheet("Leads")
@@ -265,7 +265,7 @@ def latency(directory: Path, urls: dict[str, str], edits: int, rows: int) -> dic
     config_path = config_file(directory, urls, poll="15s")
     env = {**os.environ, "META_ACCESS_TOKEN": TOKEN}
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "sheetsync.cli", "run", "--config", str(config_path)],
+        [sys.executable, "-m", "sheetsync", "run", "--config", str(config_path)],
         env=env,
         stderr=subprocess.DEVNULL,
     )
@@ -308,7 +308,7 @@ def latency(directory: Path, urls: dict[str, str], edits: int, rows: int) -> dic
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=60)
-    from sheetsync.identity import sha256
+    from sheetsync.core.identity import sha256
 
     delays = sorted(
         got[sha256(f"lead{row}@example.com")] - at

@@ -21,9 +21,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 os.environ["NO_GCE_CHECK"] = "true"  # ADC must not probe the metadata server
 
-from sheetsync.config import GoogleConfig  # noqa: E402
+from sheetsync.adapters.sheet import connect  # noqa: E402
+from sheetsync.core.config import GoogleConfig  # noqa: E402
 from sheetsync.emulator import Emulators  # noqa: E402
-from sheetsync.sheet import connect  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

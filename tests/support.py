@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from sheetsync import config as config_module
-from sheetsync.config import Config
+from sheetsync.app.runtime import Runtime, build
+from sheetsync.core import config as config_module
+from sheetsync.core.config import Config
 from sheetsync.emulator import Emulators
-from sheetsync.runtime import Runtime, build
 
 TOKEN = "EAAB-test-token-that-must-never-leak-0123456789"
 HEADER = ["Name", "Email", "Phone", "Lead ID", "fbclid", "Created", "Stage", "Deal Value"]
@@ -114,7 +114,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "META_ACCESS_TOKEN": TOKEN, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "sheetsync.cli", *args],
+        [sys.executable, "-m", "sheetsync", *args],
         capture_output=True,
         text=True,
         env=full_env,

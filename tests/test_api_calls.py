@@ -35,7 +35,7 @@ def big_sheet(emulators: Emulators) -> None:
 @pytest.fixture
 def parsed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One entry per row the cycle parses (a counting wrapper; behaviour unchanged)."""
-    from sheetsync import cycle
+    from sheetsync.core import decide as cycle
 
     calls: list[int] = []
     original = cycle.parse_row

@@ -113,7 +113,7 @@ def test_a_bad_config_names_every_problem(tmp_path: Path) -> None:
 def test_a_missing_token_is_one_clear_sentence(config_file: Path) -> None:
     env = {key: value for key, value in os.environ.items() if key != "META_ACCESS_TOKEN"}
     result = subprocess.run(
-        [sys.executable, "-m", "sheetsync.cli", "once", "--config", str(config_file)],
+        [sys.executable, "-m", "sheetsync", "once", "--config", str(config_file)],
         capture_output=True,
         text=True,
         env=env,
@@ -139,7 +139,7 @@ def test_a_missing_worksheet_is_fatal_with_a_sentence(emulators: Emulators, tmp_
 def test_no_config_at_all(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if key != "SHEETSYNC_CONFIG"}
     result = subprocess.run(
-        [sys.executable, "-m", "sheetsync.cli", "once"],
+        [sys.executable, "-m", "sheetsync", "once"],
         capture_output=True,
         text=True,
         env=env,
@@ -157,7 +157,7 @@ def test_emulator_command_prints_its_addresses_and_stops_on_sigterm(tmp_path: Pa
         [
             sys.executable,
             "-m",
-            "sheetsync.cli",
+            "sheetsync",
             "emulator",
             "--seed-csv",
             str(csv_file),

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from support import job_config
 
-from sheetsync import config as config_module
-from sheetsync.config import ConfigError, funnel, parse_duration
+from sheetsync.core import config as config_module
+from sheetsync.core.config import ConfigError, funnel, parse_duration
 
 
 def problems(data: object) -> list[str]:

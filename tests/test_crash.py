@@ -77,7 +77,7 @@ def test_sigkill_at_random_moments_loses_nothing(emulators: Emulators, tmp_path:
     for _ in range(KILLS):
         with log.open("a") as err:
             process = subprocess.Popen(
-                [sys.executable, "-m", "sheetsync.cli", "run", "--config", str(config)],
+                [sys.executable, "-m", "sheetsync", "run", "--config", str(config)],
                 stderr=err,
                 env=env,
             )
@@ -90,7 +90,7 @@ def test_sigkill_at_random_moments_loses_nothing(emulators: Emulators, tmp_path:
     started_before = log.read_text().count("sheetsync running")
     with log.open("a") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sheetsync.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "sheetsync", "run", "--config", str(config)],
             stderr=err,
             env=env,
         )
@@ -118,7 +118,7 @@ def test_sigkill_at_random_moments_loses_nothing(emulators: Emulators, tmp_path:
     different = {event_id: versions for event_id, versions in payloads.items() if len(versions) > 1}
     assert different == {}, "an event id arrived with two different payloads"
     got = {(e["user_data"]["em"][0], e["event_name"]) for e in received}
-    from sheetsync.identity import sha256
+    from sheetsync.core.identity import sha256
 
     expected = {
         (sha256(f"l{n}@example.com"), EVENTS[i])

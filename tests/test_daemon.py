@@ -90,7 +90,7 @@ def start(config: Path, notify_path: Path, watchdog_usec: int = 1_000_000) -> su
         "WATCHDOG_USEC": str(watchdog_usec),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "sheetsync.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "sheetsync", "run", "--config", str(config)],
         stderr=subprocess.PIPE,
         text=True,
         env=env,
@@ -184,7 +184,7 @@ def test_a_second_daemon_on_the_same_state_file_is_refused(
     with daemon(config, notify_socket.path) as first:
         notify_socket.wait_for("READY=1")
         second = subprocess.run(
-            [sys.executable, "-m", "sheetsync.cli", "once", "--config", str(config)],
+            [sys.executable, "-m", "sheetsync", "once", "--config", str(config)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -250,7 +250,7 @@ def test_metrics_json_logs_and_no_secrets_in_any_output(
         [
             sys.executable,
             "-m",
-            "sheetsync.cli",
+            "sheetsync",
             "--log-format",
             "json",
             "--verbose",

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 def test_demo_runs_to_its_summary() -> None:
     env = {key: value for key, value in os.environ.items() if key != "META_ACCESS_TOKEN"}
     result = subprocess.run(
-        [sys.executable, "-m", "sheetsync.cli", "demo", "--seconds", "10"],
+        [sys.executable, "-m", "sheetsync", "demo", "--seconds", "10"],
         capture_output=True,
         text=True,
         env=env,

@@ -9,10 +9,10 @@ import pytest
 import requests
 from gspread.utils import ValueInputOption, ValueRenderOption
 
-from sheetsync.config import GoogleConfig
+from sheetsync.adapters.sheet import connect
+from sheetsync.core.config import GoogleConfig
 from sheetsync.emulator import Emulators, Fault
 from sheetsync.emulator.sheets import SheetsEmulator
-from sheetsync.sheet import connect
 
 ROWS = [
     ["Name", "Email", "Lead ID", "Value", "Created", "Won"],

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sheetsync.config import GoogleConfig
+from sheetsync.adapters.sheet import LeadSheet, SheetError, connect, credentials_for
+from sheetsync.core.config import GoogleConfig
 from sheetsync.emulator import Emulators
-from sheetsync.sheet import LeadSheet, SheetError, connect, credentials_for
 
 
 def test_application_default_credentials_are_used_without_a_key_file(

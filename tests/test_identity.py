@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheetsync import identity
-from sheetsync.identity import Normalised, hashed, sha256
+from sheetsync.core import identity
+from sheetsync.core.identity import Normalised, hashed, sha256
 
 # Meta's documented test vectors: normalised value → SHA-256 prefix.
 VECTORS = [

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from support import Clock, at, day, job_config, runtime, sheet_rows
 
+from sheetsync.core.identity import sha256
 from sheetsync.emulator import Emulators, GraphFault
-from sheetsync.identity import sha256
 
 NOW = at("2026-11-22T12:00:00")
 HEADER = [

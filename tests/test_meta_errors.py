@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sheetsync.meta import classify
+from sheetsync.adapters.meta import classify
 
 
 def graph_error(

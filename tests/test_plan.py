@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheetsync import config as config_module
-from sheetsync.config import JobConfig, funnel
-from sheetsync.identity import sha256
-from sheetsync.leads import Lead, ReachedStage
-from sheetsync.plan import (
-    SEVEN_DAYS,
+from sheetsync.core import config as config_module
+from sheetsync.core.config import JobConfig, funnel
+from sheetsync.core.identity import sha256
+from sheetsync.core.leads import Lead, ReachedStage
+from sheetsync.core.outbox import SEVEN_DAYS
+from sheetsync.core.plan import (
     EventMemory,
     LeadMemory,
     Memory,

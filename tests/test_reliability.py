@@ -8,8 +8,8 @@ from typing import Any
 
 from support import HEADER, Clock, at, config_dict, day, job_config, sheet_rows
 
+from sheetsync.core.identity import sha256
 from sheetsync.emulator import Emulators, Fault, GraphFault
-from sheetsync.identity import sha256
 
 NOW = at("2026-11-22T12:00:00")
 STAGES = ["New", "Qualified", "Meeting Booked", "Won"]
@@ -54,8 +54,8 @@ def build(
 
     from support import OPEN_RUNTIMES, TOKEN
 
-    from sheetsync import config as config_module
-    from sheetsync.runtime import build as build_runtime
+    from sheetsync.app.runtime import build as build_runtime
+    from sheetsync.core import config as config_module
 
     os.environ["META_ACCESS_TOKEN"] = TOKEN
     data = config_dict(emulators, tmp_path / "state.db", fast_jobs(**job))
@@ -162,7 +162,7 @@ def test_a_revoked_token_pauses_the_job_and_it_resumes_by_itself(
     assert sheet_rows(emulators)[1]["Sync Status"].startswith(
         "✓ Lead sent"
     )  # other rows are untouched
-    state = sync.state
+    state = sync.store
     assert state is not None
     assert state.job_state("sales").blocked_reason is not None
     clock.advance(60)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sheetsync.sheet import blocks
-from sheetsync.table import CellWrite
+from sheetsync.adapters.sheet import blocks
+from sheetsync.core.table import CellWrite
 
 
 def test_adjacent_cells_and_rows_merge() -> None:

@@ -560,7 +560,7 @@ def test_one_jobs_failure_never_stops_the_others(
 def test_a_big_change_is_taken_over_several_cycles(
     emulators: Emulators, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sheetsync import cycle
+    from sheetsync.app import cycle
 
     monkeypatch.setattr(cycle, "MAX_ROWS_PER_CYCLE", 40)  # a small stand-in for 20,000
     old = [lead_row(f"Old{n}", "Qualified", created=NOW - 30 * 86400) for n in range(70)]

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from sheetsync.a1 import GridRange, column_letter, format_range, parse_range
 from sheetsync.emulator import cells
+from sheetsync.emulator.a1 import GridRange, column_letter, format_range, parse_range
 from sheetsync.emulator.cells import CellValue
 from sheetsync.emulator.http import Reply, Request
 

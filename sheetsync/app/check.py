@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sheetsync.config import Config, JobConfig
-from sheetsync.leads import MissingColumns, resolve_columns
-from sheetsync.logs import redact
-from sheetsync.meta import MetaClient, TokenError, load_token
-from sheetsync.sheet import LeadSheet, SheetError, connect
-from sheetsync.table import Layout
+from sheetsync.adapters.meta import MetaClient, TokenError, load_token
+from sheetsync.adapters.sheet import LeadSheet, SheetError, connect
+from sheetsync.core.config import Config, JobConfig
+from sheetsync.core.leads import MissingColumns, resolve_columns
+from sheetsync.core.table import Layout
+from sheetsync.support.logs import redact
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sheetsync.leads import ColumnMap, Lead, key_text
-from sheetsync.plan import Plan
-from sheetsync.table import Table
+from sheetsync.core.leads import ColumnMap, Lead, key_text
+from sheetsync.core.plan import Plan
+from sheetsync.core.table import Table
 
 Fingerprint = Callable[[int], int | None]  # a row number → a hash of the identity cells on it
 

@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime
 
-from sheetsync.report import JobStatus
+from sheetsync.core.health import JobStatus
 
 HEIGHT = 40  # rows the tab owns; unused ones are cleared
 WIDTH = 5
@@ -23,7 +23,7 @@ def problem_kind(problem: str) -> str:
     return " ".join(words).rstrip(":,") or "other"
 
 
-def render(status: JobStatus, problems: Counter[str], now: float) -> list[list[str]]:
+def render(status: JobStatus, now: float) -> list[list[str]]:
     hour = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:00 UTC")
     rows: list[list[str]] = [
         [f"sheetsync · job {status.job}", "", "", "", ""],
@@ -58,6 +58,8 @@ def render(status: JobStatus, problems: Counter[str], now: float) -> list[list[s
             ]
         )
     rows += [[], ["Row problems", "Rows"]]
-    rows += [[kind, str(count)] for kind, count in problems.most_common(HEIGHT)] or [["none", "0"]]
+    rows += [
+        [kind, str(count)] for kind, count in Counter(status.problems).most_common(HEIGHT)
+    ] or [["none", "0"]]
     padded = [(row + [""] * WIDTH)[:WIDTH] for row in rows[:HEIGHT]]
     return padded + [[""] * WIDTH for _ in range(HEIGHT - len(padded))]

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sheetsync import config as config_module
-from sheetsync.daemon import Daemon
+from sheetsync.app.daemon import Daemon
+from sheetsync.core import config as config_module
 from sheetsync.emulator import Emulators
 from sheetsync.emulator.sheets import Worksheet
 

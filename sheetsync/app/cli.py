@@ -11,14 +11,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sheetsync import config as config_module
-from sheetsync.config import Config, ConfigError
+from sheetsync.app.cycle import CycleReport
+from sheetsync.app.runtime import build
+from sheetsync.core import config as config_module
+from sheetsync.core.config import Config
+from sheetsync.core.errors import SheetsyncError
+from sheetsync.core.errors import render as render_error
 from sheetsync.emulator import main as emulator_main
-from sheetsync.logs import setup_logging
-from sheetsync.meta import TokenError
-from sheetsync.runtime import build
-from sheetsync.sheet import SheetError
-from sheetsync.state import StateError
+from sheetsync.support.logs import setup_logging
 
 log = logging.getLogger("sheetsync")
 EXIT_FATAL = 1
@@ -81,17 +81,12 @@ def fatal_errors(verbose: bool) -> Iterator[None]:
     """Every known error becomes one sentence naming what to fix; tracebacks only with --verbose."""
     try:
         yield
-    except ConfigError as error:
-        lines = "\n".join(f"  {problem}" for problem in error.problems)
-        raise Fatal(
-            f"the config {error.source} has {len(error.problems)} problem(s):\n{lines}"
-        ) from None
-    except (TokenError, SheetError, StateError) as error:
-        raise Fatal(str(error)) from None
+    except SheetsyncError as error:
+        raise Fatal(render_error(error)) from None
     except OSError as error:
         if verbose:
             raise
-        raise Fatal(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
+        raise Fatal(render_error(error)) from None
 
 
 def cmd_once(args: argparse.Namespace) -> int:
@@ -102,7 +97,13 @@ def cmd_once(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     for report in reports:
-        (log.info if report.ok else log.error)("%s", report.summary())
+        if report.ok:
+            log.info("%s", report.summary())
+    return _exit_for(reports)
+
+
+def _exit_for(reports: list[CycleReport]) -> int:
+    """0 when every job's cycle ran; otherwise one sentence per failed job (logged once)."""
     failed = [report for report in reports if not report.ok]
     if failed:
         raise Fatal("; ".join(f"job {report.job}: {report.error}" for report in failed))
@@ -113,44 +114,41 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     runtime = build(config, dry_run=True)
     try:
-        reports = runtime.run_once(dry_run=True)
+        reports = runtime.dry_run()
     finally:
         runtime.close()
     for report in reports:
         for line in report.dry_run_lines:
             print(json.dumps(line, ensure_ascii=False), flush=True)
-    failed = [report for report in reports if not report.ok]
-    if failed:
-        raise Fatal("; ".join(f"job {report.job}: {report.error}" for report in failed))
-    return 0
+    return _exit_for(reports)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sheetsync.daemon import run_daemon
+    from sheetsync.app.daemon import run_daemon
 
     return run_daemon(args.config, lambda: load_config(args.config))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from sheetsync.check import run_check
+    from sheetsync.app.check import run_check
 
     return run_check(load_config(args.config))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from sheetsync.report import print_status
+    from sheetsync.app.report import print_status
 
     return print_status(load_config(args.config), as_json=args.json)
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
-    from sheetsync.report import resend
+    from sheetsync.app.report import resend
 
     return resend(load_config(args.config), args.job, args.lead, args.event)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sheetsync.demo import run_demo
+    from sheetsync.app.demo import run_demo
 
     return run_demo(seconds=args.seconds)
 

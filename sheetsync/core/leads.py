@@ -17,9 +17,10 @@ from itertools import zip_longest
 from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sheetsync import identity
-from sheetsync.config import JobConfig, Stage, funnel
-from sheetsync.table import Layout, Scalar, Table
+from sheetsync.core import identity
+from sheetsync.core.config import JobConfig, Stage, funnel
+from sheetsync.core.errors import MissingColumns
+from sheetsync.core.table import Layout, Scalar, Table
 
 # user_data fields Meta wants hashed, and the column each one comes from.
 HASHED_FIELDS = {
@@ -35,14 +36,6 @@ HASHED_FIELDS = {
     "country": "country",
     "external_id": "external_id",
 }
-
-
-class MissingColumns(Exception):
-    """Configured headers that the sheet does not have (a fatal problem for the job)."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)

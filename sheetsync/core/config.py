@@ -18,22 +18,12 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sheetsync.core.errors import ConfigError
+
 GOOGLE_SHEETS_URL = "https://sheets.googleapis.com"
 META_GRAPH_URL = "https://graph.facebook.com"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([a-zA-Z0-9-_]+)")
-
-
-class ConfigError(Exception):
-    """The config cannot be used; `problems` lists every reason, each naming its key."""
-
-    def __init__(self, problems: list[str], source: str = "config") -> None:
-        self.problems = problems
-        self.source = source
-        summary = "; ".join(problems[:3]) + (
-            f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        )
-        super().__init__(f"{source}: {summary}")
 
 
 class _Strict(BaseModel):

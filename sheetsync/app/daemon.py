@@ -20,22 +20,20 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
+from wsgiref.simple_server import WSGIServer
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from sheetsync.config import Config, ConfigError
-from sheetsync.cycle import CycleReport, JobRunner
-from sheetsync.meta import TokenError
-from sheetsync.metrics import METRICS
-from sheetsync.metrics import serve as serve_metrics
-from sheetsync.notify import notify, watchdog_interval
-from sheetsync.runtime import Runtime, build
-from sheetsync.sheet import SheetError
-from sheetsync.state import StateError
+from sheetsync.app.cycle import CycleReport, JobRunner
+from sheetsync.app.runtime import Runtime, build
+from sheetsync.core.config import Config
+from sheetsync.core.errors import SheetError, SheetsyncError
+from sheetsync.core.errors import render as render_error
+from sheetsync.support import metrics
+from sheetsync.support.notify import notify, watchdog_interval
 
 log = logging.getLogger("sheetsync.daemon")
 
@@ -54,14 +52,15 @@ class Daemon:
         self._last_success: dict[str, float] = {}
         self._sent_today: tuple[str, int] = ("", 0)
         self._started = clock()
-        self._metrics: ThreadingHTTPServer | None = None
+        self._metrics: WSGIServer | None = None
+        self._exit_code = 0
 
     # --- life cycle ------------------------------------------------------------------------
     def run(self) -> int:
         config = self._load_config()
         self._runtime = build(config)
         if config.metrics_port:
-            self._metrics = serve_metrics(config.metrics_port)
+            self._metrics = metrics.serve(config.metrics_port)
             log.info("metrics on http://127.0.0.1:%d/metrics", config.metrics_port)
         self._check_connections(self._runtime)
         self._schedule(self._runtime)
@@ -80,7 +79,7 @@ class Daemon:
             notify("STOPPING=1")
             log.info("stopping: letting the current cycle finish")
             self._shutdown()
-        return 0
+        return self._exit_code
 
     def request_stop(self, *_: object) -> None:
         self._stop.set()
@@ -105,11 +104,11 @@ class Daemon:
 
     # --- scheduling -------------------------------------------------------------------------
     def _check_connections(self, runtime: Runtime) -> None:
-        for runner in runtime.runners:
+        for name, sheet in runtime.sheets.items():
             try:
-                runner.sheet.open()
+                sheet.open()
             except SheetError as error:
-                log.error("job %s: %s", runner.job.name, error)
+                log.error("job %s: %s", name, render_error(error))
 
     def _schedule(self, runtime: Runtime) -> None:
         scheduler = BackgroundScheduler(
@@ -135,30 +134,28 @@ class Daemon:
         with self._lock:
             started = time.monotonic()
             try:
-                report = runner.run_cycle()
-            except Exception as error:  # never let APScheduler swallow it silently
-                log.exception("job %s: cycle crashed: %s", runner.job.name, error)
-                report = CycleReport(runner.job.name, error=f"crashed: {error}")
+                report = runner.run_cycle()  # the cycle records its own failures
+            except Exception as error:  # recording itself failed: never let APScheduler swallow it
+                log.exception("job %s: cycle could not be recorded", runner.job.name)
+                report = CycleReport(runner.job.name, error=render_error(error), crashed=True)
             report.duration = time.monotonic() - started
             self._after_cycle(runner, report)
 
     def _after_cycle(self, runner: JobRunner, report: CycleReport) -> None:
         name = runner.job.name
-        METRICS.inc("sheetsync_cycles_total", job=name, result="ok" if report.ok else "failed")
-        METRICS.set("sheetsync_cycle_duration_seconds", report.duration, job=name)
+        failures = runner.store.job_state(name).consecutive_failures
+        metrics.CYCLES.labels(job=name, result="ok" if report.ok else "failed").inc()
+        metrics.CYCLE_DURATION.labels(job=name).set(report.duration)
+        metrics.FAILED_IN_A_ROW.labels(job=name).set(failures)
         for (event, outcome), count in report.outcomes_by_event.items():
-            METRICS.inc("sheetsync_events_total", count, job=name, event=event, outcome=outcome)
+            metrics.EVENTS.labels(job=name, event=event, outcome=outcome).inc(count)
         if report.expired:
-            METRICS.inc(
-                "sheetsync_events_total", report.expired, job=name, event="any", outcome="expired"
-            )
+            metrics.EVENTS.labels(job=name, event="any", outcome="expired").inc(report.expired)
         if report.ok:
-            METRICS.set("sheetsync_last_success_timestamp_seconds", self._clock(), job=name)
-        if report.ok:
+            metrics.LAST_SUCCESS.labels(job=name).set(self._clock())
             self._last_success[name] = self._clock()
             log.info("%s", report.summary())
         else:
-            failures = runner.state.job_state(name).consecutive_failures if runner.state else 0
             log.error("%s (%d failed cycle(s) in a row)", report.summary(), failures)
         today = datetime.now(UTC).strftime("%Y-%m-%d")
         day, count = self._sent_today
@@ -187,20 +184,37 @@ class Daemon:
         notify("RELOADING=1")
         try:
             config = self._load_config()
-        except (ConfigError, OSError) as error:
-            log.error("config reload refused, keeping the running config: %s", error)
+        except (SheetsyncError, OSError) as error:
+            log.error("config reload refused, keeping the running config: %s", render_error(error))
             notify("READY=1")
             return
-        self._stop_jobs()  # no cycle runs while the runtime is swapped
+        running = self._runtime.config if self._runtime else None
+        self._stop_jobs()  # no cycle runs while the runtime is swapped (and the state lock is free)
         try:
             self._runtime = build(config)
-        except (TokenError, SheetError, StateError) as error:
-            log.error("config reload failed (%s); stopping so systemd can restart cleanly", error)
-            self._stop.set()
-            return
+        except (SheetsyncError, OSError) as error:
+            log.error("config reload refused, keeping the running config: %s", render_error(error))
+            if not self._restore(running):
+                return
+        else:
+            log.info("config reloaded: %d job(s)", len(self._runtime.runners))
+        assert self._runtime is not None
         self._schedule(self._runtime)
-        log.info("config reloaded: %d job(s)", len(self._runtime.runners))
         notify("READY=1")
+
+    def _restore(self, config: Config | None) -> bool:
+        """Build the running config again after a refused reload; if even that fails, stop with a
+        non-zero exit so systemd's Restart=on-failure brings the service back."""
+        try:
+            if config is None:
+                raise SheetsyncError("no running config to go back to")
+            self._runtime = build(config)
+        except (SheetsyncError, OSError) as error:
+            log.critical("the running config cannot be restored: %s", render_error(error))
+            self._exit_code = 1
+            self._stop.set()
+            return False
+        return True
 
 
 def run_daemon(config_path: Path | None, load_config: Callable[[], Config]) -> int:

@@ -20,12 +20,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sheetsync.config import JobConfig
-from sheetsync.identity import STRONG_KEYS, build_fbc
-from sheetsync.leads import Lead
-
-SEVEN_DAYS = 7 * 24 * 3600
-EXPIRY_MARGIN = 3600  # an event this close to 7 days old would likely expire in flight
+from sheetsync.core.config import JobConfig
+from sheetsync.core.identity import STRONG_KEYS, build_fbc
+from sheetsync.core.leads import Lead
+from sheetsync.core.outbox import too_old_to_send, within_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +213,7 @@ def _observe_unchanged(remembered: LeadMemory, key: str) -> Observation:
 
 def _is_recent(lead: Lead, now: int) -> bool:
     dates = [lead.created_at, *(stage.stated_at for stage in lead.reached)]
-    return any(moment is not None and moment >= now - SEVEN_DAYS for moment in dates)
+    return any(within_window(moment, now) for moment in dates)
 
 
 def _baseline_reason(
@@ -282,7 +280,7 @@ def _plan_lead(
             decisions.append(
                 Decision(lead.key, stage.event, "recovered", None, "listed in Sent Events")
             )
-        elif event_time < now - SEVEN_DAYS + EXPIRY_MARGIN:
+        elif too_old_to_send(event_time, now):
             day = datetime.fromtimestamp(event_time, UTC).strftime("%Y-%m-%d")
             decisions.append(
                 Decision(

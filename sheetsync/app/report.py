@@ -8,96 +8,34 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
-from sheetsync.config import Config, JobConfig, funnel
-from sheetsync.logs import redact
-from sheetsync.meta import MetaClient, deliver, load_token
-from sheetsync.plan import SEVEN_DAYS, Where, event_id_for
-from sheetsync.records import OutboxEvent
-from sheetsync.state import StateError, StateStore
-from sheetsync.status import when
+from sheetsync.adapters.meta import MetaClient, deliver, load_token
+from sheetsync.adapters.sqlite import SqliteStore
+from sheetsync.core.config import Config, JobConfig
+from sheetsync.core.errors import StateError
+from sheetsync.core.health import JobStatus, job_figures
+from sheetsync.core.outbox import too_old_to_send
+from sheetsync.core.plan import Where, event_id_for
+from sheetsync.core.ports import Store
+from sheetsync.core.records import OutboxEvent
+from sheetsync.support.logs import redact
 
 DAY = 86400
-TARGET_EVENTS_PER_WEEK = 50  # Meta's rough need per ad set for an optimisation target
 
 
-@dataclass
-class StageFigures:
-    event: str
-    sent_today: int = 0
-    sent_7_days: int = 0
-    sent_total: int = 0
-    share_of_leads: float = 0.0  # of leads seen in the last 30 days, the share that reached it
-    optimisation_ready: bool = False  # about 50 a week
-
-
-@dataclass
-class JobStatus:
-    job: str
-    last_cycle: str
-    last_success: str
-    last_result: str
-    failed_cycles_in_a_row: int
-    paused: str | None
-    test_mode: str | None
-    leads: int
-    leads_last_30_days: int
-    pending: int
-    failed: int
-    expired: int
-    baseline: int
-    stages: list[StageFigures] = field(default_factory=list)
-    match_keys: dict[str, float] = field(
-        default_factory=dict
-    )  # key → share of sent events carrying it
-
-
-def job_status(state: StateStore, job: JobConfig, now: float) -> JobStatus:
-    saved = state.job_state(job.name)
-    rows = state.event_rows(job.name)
-    statuses = Counter(row["status"] for row in rows)
-    sent = [row for row in rows if row["status"] == "sent"]
-    recent_leads = state.leads_seen_since(job.name, int(now - 30 * DAY))
-    stages = []
-    for stage in funnel(job):
-        mine = [row for row in sent if row["event_name"] == stage.event]
-        reached = {
-            row["lead_key"] for row in rows if row["event_name"] == stage.event
-        } & recent_leads
-        week = sum(1 for row in mine if (row["status_at"] or 0) >= now - 7 * DAY)
-        stages.append(
-            StageFigures(
-                stage.event,
-                sent_today=sum(1 for row in mine if (row["status_at"] or 0) >= now - now % DAY),
-                sent_7_days=week,
-                sent_total=len(mine),
-                share_of_leads=round(len(reached) / len(recent_leads), 3) if recent_leads else 0.0,
-                optimisation_ready=week >= TARGET_EVENTS_PER_WEEK,
-            )
-        )
-    key_counts = Counter(
-        key for row in sent for key in filter(None, (row["match_keys"] or "").split(","))
-    )
-    return JobStatus(
-        job=job.name,
-        last_cycle=when(saved.last_cycle_at) or "never",
-        last_success=when(saved.last_success_at) or "never",
-        last_result=saved.last_error or saved.last_result or "",
-        failed_cycles_in_a_row=saved.consecutive_failures,
-        paused=saved.blocked_reason,
-        test_mode=job.test_event_code,
-        leads=state.lead_count(job.name),
-        leads_last_30_days=len(recent_leads),
-        pending=statuses["pending"],
-        failed=statuses["failed"],
-        expired=statuses["expired"],
-        baseline=statuses["baseline"],
-        stages=stages,
-        match_keys={key: round(count / len(sent), 3) for key, count in sorted(key_counts.items())}
-        if sent
-        else {},
+def job_status(store: Store, job: JobConfig, now: float) -> JobStatus:
+    """The job's figures from what the store holds (shared by `status` and the summary tab)."""
+    rows_with_problems, kinds = store.problem_counts(job.name)
+    return job_figures(
+        job,
+        store.job_state(job.name),
+        store.event_rows(job.name),
+        store.leads_seen_since(job.name, int(now - 30 * DAY)),
+        store.lead_count(job.name),
+        kinds,
+        rows_with_problems,
+        now,
     )
 
 
@@ -106,7 +44,7 @@ def print_status(config: Config, as_json: bool = False, now: float | None = None
         raise StateError(
             f"no state file at {config.state_path} yet: sheetsync has not run with this config"
         )
-    state = StateStore.open(config.state_path, lock=False)
+    state = SqliteStore.open(config.state_path, lock=False)
     try:
         moment = time.time() if now is None else now
         report = [job_status(state, job, moment) for job in config.jobs]
@@ -169,15 +107,22 @@ def _render(item: JobStatus) -> str:
 
 
 def resend(config: Config, job_name: str, lead_key: str, event_name: str | None) -> int:
-    """Send a lead's events again with new event ids (an operator's decision, recorded)."""
+    """Send a lead's events again with new event ids (an operator's decision, recorded).
+
+    Through the outbox like a cycle: each resend is recorded before it is sent, and its outcome
+    after Meta answered, so a crash in between leaves a trace rather than an unrecorded send."""
     job = next((job for job in config.jobs if job.name == job_name), None)
     if job is None:
         raise StateError(f"no job named {job_name!r} in the config")
+    if not config.state_path.exists():
+        raise StateError(
+            f"no state file at {config.state_path}: sheetsync has sent nothing with this config"
+        )
     token = load_token(config.meta)
     redact(token)
-    state = StateStore.open(config.state_path, lock=False)
+    store = SqliteStore.open(config.state_path, lock=False)
     try:
-        originals = state.payloads_for_lead(job.name, lead_key, event_name)
+        originals = store.sent_payloads(job.name, lead_key, event_name)
         if not originals:
             raise StateError(
                 f"no sent event for lead {lead_key!r}"
@@ -186,7 +131,7 @@ def resend(config: Config, job_name: str, lead_key: str, event_name: str | None)
         now = int(time.time())
         events = []
         for name, payload, resends in originals:
-            if payload["event_time"] < now - SEVEN_DAYS:
+            if too_old_to_send(payload["event_time"], now):
                 print(
                     f"{name}: not resent, it happened more than 7 days ago and Meta would refuse it"
                 )
@@ -204,11 +149,15 @@ def resend(config: Config, job_name: str, lead_key: str, event_name: str | None)
                     {**payload, "event_id": new_id},
                 )
             )
+        for event in events:  # intent first
+            store.record_resend(
+                job.name, lead_key, event.event_name, event.event_id, "pending", now
+            )
         outcomes, stop = deliver(
             MetaClient(config.meta, token), job.dataset_id, events, job.test_event_code
         )
         for event, outcome in zip(events, outcomes, strict=True):
-            state.record_resend(
+            store.record_resend(
                 job.name, lead_key, event.event_name, event.event_id, outcome.kind, now
             )
             print(
@@ -216,5 +165,5 @@ def resend(config: Config, job_name: str, lead_key: str, event_name: str | None)
                 + (f" ({outcome.detail})" if outcome.detail else "")
             )
     finally:
-        state.close()
+        store.close()
     return 0 if not stop and all(o.kind == "sent" for o in outcomes) else 1

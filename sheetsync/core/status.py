@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sheetsync.leads import Lead
-from sheetsync.plan import EventMemory, LeadMemory
+from sheetsync.core.leads import Lead
+from sheetsync.core.plan import EventMemory, LeadMemory
 
 MAX_PROBLEMS_SHOWN = 3
 

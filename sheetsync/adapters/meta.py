@@ -24,11 +24,12 @@ from typing import Any, Literal
 
 import requests
 
-from sheetsync.config import MetaConfig
-from sheetsync.logs import redact
-from sheetsync.metrics import METRICS
-from sheetsync.records import OutboxEvent, Outcome
-from sheetsync.retry import RetryPolicy, call_with_retries
+from sheetsync.core.config import MetaConfig
+from sheetsync.core.errors import TokenError
+from sheetsync.core.records import OutboxEvent, Outcome
+from sheetsync.support.logs import redact
+from sheetsync.support.metrics import API_CALLS
+from sheetsync.support.retry import RetryPolicy, call_with_retries
 
 MAX_BATCH = 1000
 RATE_LIMIT_WAIT = 300.0
@@ -37,10 +38,6 @@ RATE_LIMIT_CODES = {4, 17, 32, 341, 613, *range(80000, 80015)}
 AUTH_CODES = {190, 102, 104, 10, *range(200, 300)}
 
 FailureKind = Literal["transient", "rate_limit", "event", "auth", "policy"]
-
-
-class TokenError(Exception):
-    """The Meta token cannot be loaded; the message says where to put it."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +187,7 @@ class MetaClient:
 
         def attempt() -> Accepted:
             self.requests_made += 1
-            METRICS.inc("sheetsync_api_calls_total", api="meta", kind="events")
+            API_CALLS.labels(api="meta", kind="events").inc()
             try:
                 response = self._session.post(
                     self._url(dataset_id, "/events"), json=body, timeout=(3.0, self._meta.timeout)

@@ -23,23 +23,16 @@ from google.auth.transport.requests import AuthorizedSession
 from google.auth.transport.requests import Request as AuthRequest
 from google.oauth2 import service_account
 from gspread.http_client import HTTPClient
+from gspread.utils import absolute_range_name, rowcol_to_a1
 
-from sheetsync import a1
-from sheetsync.config import GOOGLE_SHEETS_URL, GoogleConfig, is_loopback_url
-from sheetsync.metrics import METRICS
-from sheetsync.retry import RetryPolicy, call_with_retries
-from sheetsync.table import CellWrite, Layout, Scalar, Table
+from sheetsync.core.config import GOOGLE_SHEETS_URL, GoogleConfig, is_loopback_url
+from sheetsync.core.errors import SheetError, SheetUnavailable
+from sheetsync.core.table import CellWrite, Layout, Scalar, Table
+from sheetsync.support.metrics import API_CALLS
+from sheetsync.support.retry import RetryPolicy, call_with_retries
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 CONNECT_TIMEOUT = 5.0
-
-
-class SheetError(Exception):
-    """The sheet cannot be used this cycle; the message says what to fix."""
-
-
-class SheetUnavailable(SheetError):
-    """Google is failing or slow right now; the next cycle tries again."""
 
 
 def _rebase(url: str, base_url: str, all_google_hosts: bool) -> str:
@@ -140,7 +133,7 @@ class Block:
 
     def range(self) -> str:
         bottom, right = self.top + len(self.values) - 1, self.left + len(self.values[0]) - 1
-        first, last = a1.cell_ref(self.top, self.left), a1.cell_ref(bottom, right)
+        first, last = rowcol_to_a1(self.top, self.left), rowcol_to_a1(bottom, right)
         return first if first == last else f"{first}:{last}"
 
 
@@ -206,7 +199,7 @@ class LeadSheet:
     # --- calls ---------------------------------------------------------------
     def _call(self, kind: str, what: str, call: Callable[[], Any]) -> Any:
         def counted() -> Any:
-            METRICS.inc("sheetsync_api_calls_total", api="sheets", kind=kind)
+            API_CALLS.labels(api="sheets", kind=kind).inc()
             return call()
 
         try:
@@ -274,9 +267,9 @@ class LeadSheet:
     def read(self, columns: Sequence[int]) -> Table:
         """The header row and the given columns (rows 2…), in one values:batchGet."""
         self.open()
-        ranges = [a1.absolute(self.worksheet, "1:1")]
+        ranges = [absolute_range_name(self.worksheet, "1:1")]
         ranges += [
-            a1.absolute(self.worksheet, f"{a1.column_letter(c)}2:{a1.column_letter(c)}")
+            absolute_range_name(self.worksheet, f"{column_letter(c)}2:{column_letter(c)}")
             for c in columns
         ]
         params = {
@@ -367,7 +360,7 @@ class LeadSheet:
             return
         data = [
             {
-                "range": a1.absolute(block.worksheet or self.worksheet, block.range()),
+                "range": absolute_range_name(block.worksheet or self.worksheet, block.range()),
                 "values": block.values,
             }
             for block in blocks(cells)
@@ -378,3 +371,13 @@ class LeadSheet:
             "writing status cells",
             lambda: self._http.values_batch_update(self.spreadsheet_id, body),
         )
+
+
+def column_letter(column: int) -> str:
+    """1 → A, 27 → AA (gspread's A1 helper, without the row number)."""
+    return rowcol_to_a1(1, column)[:-1]
+
+
+def cell_ref(row: int, column: int) -> str:
+    """(3, 28) → AB3."""
+    return rowcol_to_a1(row, column)

@@ -1,0 +1,1 @@
+"""The application: the cycle's executor, the daemon and the commands, wiring core and adapters."""

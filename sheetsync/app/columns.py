@@ -1,0 +1,53 @@
+"""Reading the lead worksheet with the job's columns, learning the layout when it moves.
+
+Shared by the cycle and the dry run: a dry run imagines the status columns that a real cycle
+adds, and never writes them.
+"""
+
+from __future__ import annotations
+
+from sheetsync.core.config import JobConfig
+from sheetsync.core.errors import CycleError, MissingColumns
+from sheetsync.core.leads import ColumnMap, resolve_columns
+from sheetsync.core.ports import SheetPort
+from sheetsync.core.table import Layout, Table
+
+
+class ColumnReader:
+    def __init__(self, job: JobConfig, sheet: SheetPort, *, imagine_headers: bool = False) -> None:
+        self.job = job
+        self.sheet = sheet
+        self.imagine_headers = imagine_headers
+        self.columns: ColumnMap | None = None
+        self.layout: Layout | None = None
+
+    def read(self) -> tuple[Table, ColumnMap, bool]:
+        """The table of the job's columns; True when the layout was (re)learned this time."""
+        learned = False
+        if self.columns is None:
+            self._learn(self.sheet.read_header())
+            learned = True
+        assert self.columns is not None and self.layout is not None
+        table = self.sheet.read(self.columns.to_read())
+        if Layout.of(table.header).positions != self.layout.positions:
+            # Someone moved or renamed columns since the last cycle: learn again, read again.
+            self._learn(table.header)
+            learned = True
+            table = self.sheet.read(self.columns.to_read())
+        return table, self.columns, learned
+
+    def _learn(self, header: tuple[str, ...]) -> None:
+        layout = Layout.of(header)
+        wanted = self.job.status_columns.headers()[1 if self.job.key_column else 0 :]
+        layout = (
+            layout.with_columns(wanted)
+            if self.imagine_headers
+            else self.sheet.ensure_headers(layout, wanted)
+        )
+        try:
+            self.columns = resolve_columns(layout, self.job)
+        except MissingColumns as missing:
+            raise CycleError(
+                "the sheet is missing columns the config names: " + "; ".join(missing.problems)
+            ) from None
+        self.layout = layout

@@ -1,0 +1,275 @@
+"""One cycle of one job: the executor around the pure steps of sheetsync.core.decide.
+
+read → decide (scan, parse, plan) → record (outbox) → deliver → record outcomes → render →
+locate → write, as docs/DESIGN.md draws it. Only rows that changed since the last complete cycle
+(and leads with events waiting on Meta) are parsed; a quiet sheet costs one read and a comparison.
+
+The cycle is the error boundary of a job: whatever goes wrong in it — a known failure or an
+unexpected exception — ends as a failed cycle recorded in the store, counted in "failed cycles
+in a row", seen by `status`, metrics and the watchdog.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sheetsync.app.columns import ColumnReader
+from sheetsync.app.summary_tab import SummaryTab
+from sheetsync.core.config import JobConfig, funnel
+from sheetsync.core.decide import Changes, CycleDecision, RowsSeen, decide, render, rows_after_write
+from sheetsync.core.errors import CycleError, SheetsyncError
+from sheetsync.core.errors import render as render_error
+from sheetsync.core.leads import ColumnMap, identity_hash
+from sheetsync.core.locate import locate_rows
+from sheetsync.core.ports import SheetPort, Store
+from sheetsync.core.records import OutboxEvent, Outcome
+from sheetsync.core.status import JobView
+from sheetsync.core.summary import problem_kind
+from sheetsync.core.table import CellWrite, Table
+
+log = logging.getLogger("sheetsync.cycle")
+# Rows parsed in one cycle at most: bounds a cycle's memory and time; a bigger change (the first
+# cycle on a big sheet) is taken over the next cycles, in row order.
+MAX_ROWS_PER_CYCLE = 12_500
+Sender = Callable[[list[OutboxEvent]], tuple[list[Outcome], str | None]]
+
+
+@dataclass
+class CycleReport:
+    job: str
+    leads: int = 0
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+    expired: int = 0
+    baseline: int = 0
+    problems: int = 0
+    keys_given: int = 0
+    cells_written: int = 0
+    deferred: int = 0
+    blocked: str | None = None
+    error: str | None = None
+    crashed: bool = (
+        False  # the error was not one sheetsync knows: a defect, logged with its traceback
+    )
+    dry_run_lines: list[dict[str, Any]] = field(default_factory=list)
+    outcomes_by_event: Counter[tuple[str, str]] = field(
+        default_factory=Counter
+    )  # (event, outcome) → n
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def summary(self) -> str:
+        if self.error:
+            return f"job {self.job}: cycle failed: {self.error}"
+        text = (
+            f"job {self.job}: {self.leads} leads, {self.sent} sent, {self.failed} rejected, "
+            f"{self.pending} pending, {self.expired} expired, {self.baseline} baseline, "
+            f"{self.problems} rows with problems, {self.cells_written} cells written"
+        )
+        if self.deferred:
+            text += f"; {self.deferred} changed rows left for the next cycles"
+        return text + (f"; sending paused: {self.blocked}" if self.blocked else "")
+
+
+class JobRunner:
+    """Runs cycles of one job; keeps between cycles what spares work (layout, what rows held)."""
+
+    def __init__(
+        self,
+        job: JobConfig,
+        sheet: SheetPort,
+        send: Sender,
+        store: Store,
+        clock: Callable[[], float],
+    ) -> None:
+        self.job = job
+        self.sheet = sheet
+        self.send = send
+        self.store = store
+        self.clock = clock
+        self._events = [stage.event for stage in funnel(job)]
+        self._reader = ColumnReader(job, sheet)
+        self._summary = SummaryTab(job, sheet)
+        # Lead key → hash of what its row held after the last cycle; None until this process's first.
+        self._row_hashes: dict[str, int] | None = None
+        # Lead key → kinds of its row problems, for the report (loaded from the store at start).
+        self._problem_kinds: dict[str, tuple[str, ...]] | None = None
+        self._seen_errors: set[str] = set()  # unexpected errors already logged with a traceback
+
+    # --- the cycle as the job's error boundary -------------------------------------------
+    def run_cycle(self) -> CycleReport:
+        now = int(self.clock())
+        report = CycleReport(self.job.name)
+        cycle_id = self.store.start_cycle(self.job.name, now)
+        try:
+            self._cycle(now, report)
+        except Exception as error:  # any failure is this job's failed cycle, never a dead loop
+            report.error = render_error(error)
+            report.crashed = not isinstance(error, SheetsyncError)
+            if report.crashed:
+                self._log_crash(error)
+        finally:
+            self.store.finish_cycle(
+                self.job.name,
+                cycle_id,
+                int(self.clock()),
+                ok=report.ok,
+                result=report.summary(),
+                sent=report.sent,
+                failed=report.failed,
+                error=report.error,
+            )
+        return report
+
+    def _log_crash(self, error: Exception) -> None:
+        """A traceback once per distinct error, so a failure repeating every cycle does not
+        flood the journal; the scrubbing log handler keeps the token out of it."""
+        signature = f"{type(error).__name__}: {error}"
+        if signature in self._seen_errors:
+            log.error("job %s: cycle failed again: %s", self.job.name, signature)
+            return
+        self._seen_errors.add(signature)
+        log.error("job %s: cycle failed: %s", self.job.name, signature, exc_info=error)
+
+    def _cycle(self, now: int, report: CycleReport) -> None:
+        table, columns, learned = self._reader.read()
+        if learned and self._row_hashes is not None:
+            self._row_hashes = {}  # columns moved: what rows held is not comparable any more
+        self._guard_mass_change(table)
+        decision = decide(
+            table,
+            columns,
+            lambda keys: self.store.memory(self.job.name, keys),
+            self.job,
+            now,
+            self._rows_seen(),
+            MAX_ROWS_PER_CYCLE,
+        )
+        decided = decision.plan
+        report.leads, report.deferred = decision.scan.leads, decision.scan.deferred
+        report.keys_given = len(decided.new_keys)
+
+        self.store.record_plan(
+            self.job.name, decided, now, sheet_complete=not decision.scan.deferred
+        )
+        report.baseline = sum(d.status == "baseline" for d in decided.decisions)
+        report.expired = sum(d.status == "expired" for d in decided.decisions)
+        report.expired += len(
+            self.store.expire_stale(
+                self.job.name, now, "could not be sent within Meta's 7-day window"
+            )
+        )
+        self._deliver(now, report)
+
+        after = self.store.memory(self.job.name, [lead.key for lead in decided.leads])
+        blocked = self.store.job_state(self.job.name).blocked_reason
+        changes = render(
+            decided, after, columns, JobView(self.job.test_event_code, blocked), self._events
+        )
+        problems, gone = self._note_problems(decision)
+        report.problems = len(problems)
+        quiet = not (
+            decided.leads or report.sent or report.failed or report.pending or report.expired
+        )
+        summary_cells = self._summary.cells(self.store, problems, now, quiet)
+        hashes, digests = rows_after_write(decision, changes, columns, table)
+        del (
+            table
+        )  # the big read is not needed any more: let the re-read before writing take its place
+        if changes or summary_cells:
+            self._write_back(decision, changes, columns, report, summary_cells)
+        # Only after a complete cycle, so one that failed midway is redone in full.
+        self._row_hashes = hashes
+        self.store.save_rows(self.job.name, digests, problems, gone)
+
+    def _rows_seen(self) -> RowsSeen:
+        pending = frozenset(self.store.pending_keys(self.job.name))
+        if self._row_hashes is None:  # this process's first cycle: what the store remembers
+            return RowsSeen({}, self.store.row_digests(self.job.name), pending)
+        return RowsSeen(self._row_hashes, None, pending)
+
+    def _guard_mass_change(self, table: Table) -> None:
+        if table.data_rows == 0 and (known := self.store.lead_count(self.job.name)):
+            raise CycleError(
+                f"the sheet reads empty, but {known} leads were seen before; nothing was treated as gone",
+                "if the rows were moved, point jobs[].worksheet at them; if the sheet was really "
+                "cleared, move the state file aside to start afresh",
+            )
+
+    # --- deliver and record -------------------------------------------------------------
+    def _deliver(self, now: int, report: CycleReport) -> None:
+        due = self.store.due_events(self.job.name, now)
+        if not due:
+            return
+        outcomes, stop = self.send(due)
+        self.store.record_outcomes(
+            self.job.name, outcomes, int(self.clock())
+        )  # after Meta answered
+        self.store.set_blocked(self.job.name, stop, now)
+        report.sent = sum(outcome.kind == "sent" for outcome in outcomes)
+        report.failed = sum(outcome.kind == "failed" for outcome in outcomes)
+        report.pending = sum(outcome.kind in ("pending", "blocked") for outcome in outcomes)
+        report.blocked = stop
+        names = {event.event_id: event.event_name for event in due}
+        report.outcomes_by_event.update(
+            (names[outcome.event_id], outcome.kind) for outcome in outcomes
+        )
+        if stop:
+            log.error("job %s: sending paused: %s", self.job.name, stop)
+
+    # --- row problems -------------------------------------------------------------------
+    def _note_problems(
+        self, decision: CycleDecision
+    ) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+        """Row problems of every standing lead (unchanged rows keep theirs), and the keys whose
+        rows are gone. Starts from what the store kept, so a restart does not reset the counts."""
+        if self._problem_kinds is None:
+            self._problem_kinds = self.store.row_problems(self.job.name)
+        kinds = self._problem_kinds
+        decided = decision.plan
+        for lead in decided.leads:
+            problems = dict.fromkeys([*lead.problems, *decided.notes.get(lead.key, ())])
+            if problems:
+                kinds[lead.key] = tuple(dict.fromkeys(problem_kind(p) for p in problems))
+            else:
+                kinds.pop(lead.key, None)
+        standing = decision.scan.taken | {lead.key for lead in decided.leads}
+        gone = [key for key in kinds if key not in standing]
+        for key in gone:
+            del kinds[key]
+        return kinds, gone
+
+    # --- write back ---------------------------------------------------------------------
+    def _write_back(
+        self,
+        decision: CycleDecision,
+        changes: Changes,
+        columns: ColumnMap,
+        report: CycleReport,
+        summary_cells: list[CellWrite],
+    ) -> None:
+        """Status cells go to the rows where the keys stand *now*, with the summary tab, in one request."""
+        rows_now = self._locate(decision, columns) if changes else {}
+        writes = [
+            CellWrite(rows_now[key], column, text)
+            for key, pairs in changes.items()
+            if key in rows_now
+            for column, text in pairs
+        ]
+        self.sheet.write(writes + summary_cells)
+        report.cells_written = len(writes)
+        self._summary.written(summary_cells)
+
+    def _locate(self, decision: CycleDecision, columns: ColumnMap) -> dict[str, int]:
+        """Re-read the key column (and, when new keys must be placed, the columns that identify people)."""
+        decided = decision.plan
+        table = self.sheet.read(columns.to_locate() if decided.new_keys else [columns.key])
+        return locate_rows(table, columns, decided, lambda row: identity_hash(table, columns, row))

@@ -1,0 +1,97 @@
+"""Wiring: a validated config → one JobRunner per job, sharing one Sheets client and one store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sheetsync.adapters.meta import MetaClient, deliver, load_token
+from sheetsync.adapters.sheet import LeadSheet, cell_ref, connect
+from sheetsync.adapters.sqlite import SqliteStore
+from sheetsync.app.cycle import CycleReport, JobRunner, Sender
+from sheetsync.app.dry_run import dry_run_lines
+from sheetsync.core.config import Config, JobConfig
+from sheetsync.core.errors import render as render_error
+from sheetsync.core.ports import Store
+from sheetsync.core.records import OutboxEvent, Outcome
+from sheetsync.support.logs import redact
+
+
+@dataclass
+class Runtime:
+    config: Config
+    runners: list[JobRunner]  # none in a dry run
+    store: Store | None
+    sheets: dict[str, LeadSheet]  # job name → its worksheet
+    clock: Callable[[], float] = time.time
+
+    def run_once(self) -> list[CycleReport]:
+        return [runner.run_cycle() for runner in self.runners]
+
+    def dry_run(self) -> list[CycleReport]:
+        """The cycle's decision for every job, as JSON-ready lines; changes nothing."""
+        reports = []
+        for job in self.config.jobs:
+            report = CycleReport(job.name)
+            try:
+                report.dry_run_lines = dry_run_lines(
+                    job, self.sheets[job.name], self.store, int(self.clock()), cell_ref
+                )
+            except Exception as error:  # the same boundary as a cycle: one job's failure
+                report.error = render_error(error)
+            reports.append(report)
+        return reports
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
+def sender_for(meta: MetaClient, job: JobConfig) -> Sender:
+    def send(events: list[OutboxEvent]) -> tuple[list[Outcome], str | None]:
+        outcomes, stop = deliver(meta, job.dataset_id, events, job.test_event_code)
+        return outcomes, stop.message if stop else None
+
+    return send
+
+
+def build(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Runtime:
+    """Open the store (unless a dry run finds none), the Sheets client and the Meta client.
+
+    Raises sheetsync's own errors (TokenError, SheetError, StateError) for the caller to render.
+    """
+    token = load_token(config.meta)
+    redact(token)
+    store = _open_store(config.state_path, dry_run)
+    try:
+        client = connect(config.google)
+        meta = MetaClient(config.meta, lambda: load_token(config.meta), sleep=sleep)
+        sheets = {
+            job.name: LeadSheet(client, job.spreadsheet, job.worksheet, sleep=sleep)
+            for job in config.jobs
+        }
+        runners = [
+            JobRunner(job, sheets[job.name], sender_for(meta, job), store, clock)
+            for job in config.jobs
+            if store is not None and not dry_run
+        ]
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
+    return Runtime(config, runners, store, sheets, clock)
+
+
+def _open_store(path: Path, dry_run: bool) -> SqliteStore | None:
+    if dry_run:
+        # A dry run changes nothing: it reads an existing state file and never creates one.
+        return SqliteStore.open(path, lock=False) if path.exists() else None
+    return SqliteStore.open(path)

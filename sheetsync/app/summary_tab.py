@@ -1,0 +1,61 @@
+"""The managers' summary tab: a job's health and figures as a small grid in its own worksheet.
+
+Its own object, asked by the cycle for the cells that changed; they travel in the cycle's one
+write. It changes only when something a manager cares about changes (the last-sync time is shown
+to the hour), so a quiet sheet is not rewritten every cycle. Figures come from the store, so a
+restarted daemon shows the same counts (row problems included) as the one before it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from sheetsync.app.report import job_status
+from sheetsync.core import summary
+from sheetsync.core.config import JobConfig
+from sheetsync.core.ports import SheetPort, Store
+from sheetsync.core.table import CellWrite
+
+
+class SummaryTab:
+    def __init__(self, job: JobConfig, sheet: SheetPort) -> None:
+        self.job = job
+        self.sheet = sheet
+        self._shown: list[list[str]] | None = None  # the grid as last written
+        self._hour = -1
+
+    def cells(
+        self, store: Store, problems: Mapping[str, tuple[str, ...]], now: int, quiet: bool
+    ) -> list[CellWrite]:
+        """The grid's cells when it differs from what the tab shows. A quiet cycle only looks when
+        the hour has turned, which spares a scan of the state.
+
+        `problems` are the rows' problem kinds as this cycle leaves them (the store's, updated by
+        this cycle's parse; they are saved with the row digests once the write has landed)."""
+        title = self.job.summary_worksheet
+        if not title or (quiet and self._hour == now // 3600):
+            return []
+        self._hour = now // 3600
+        status = job_status(store, self.job, now)
+        status.rows_with_problems = len(problems)
+        status.problems = dict(
+            Counter(k for kinds in problems.values() for k in kinds).most_common()
+        )
+        grid = summary.render(status, now)
+        if grid == self._shown:
+            return []
+        self.sheet.ensure_worksheet(title, summary.HEIGHT, summary.WIDTH)
+        return [
+            CellWrite(row, column, text, worksheet=title)
+            for row, values in enumerate(grid, start=1)
+            for column, text in enumerate(values, start=1)
+        ]
+
+    def written(self, cells: list[CellWrite]) -> None:
+        """The cells reached the sheet: remember the grid they show."""
+        if cells:
+            self._shown = [
+                [cell.text for cell in cells[i : i + summary.WIDTH]]
+                for i in range(0, len(cells), summary.WIDTH)
+            ]

@@ -1,0 +1,105 @@
+"""The small interfaces the cycle's executor works through, so that any store, sheet or sender
+that satisfies them will do: SQLite or PostgreSQL, the emulator or an in-memory sheet.
+
+They are typing.Protocols: an implementation does not inherit from them, it only has to match.
+The store's contract — what any implementation must do — is tested once for all of them in
+tests/test_store_contract.py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from sheetsync.core.health import JobState
+from sheetsync.core.plan import Memory, Plan
+from sheetsync.core.records import OutboxEvent, Outcome
+from sheetsync.core.table import CellWrite, Layout, Table
+
+
+class Outbox(Protocol):
+    """Intent before sending, results after Meta answered (docs/DESIGN.md, "The outbox")."""
+
+    def record_plan(
+        self, job: str, plan: Plan, now: int, *, sheet_complete: bool = True
+    ) -> None: ...
+    def due_events(self, job: str, now: int) -> list[OutboxEvent]: ...
+    def expire_stale(self, job: str, now: int, detail: str) -> list[str]: ...
+    def record_outcomes(self, job: str, outcomes: Iterable[Outcome], now: int) -> None: ...
+    def pending_keys(self, job: str) -> set[str]: ...
+    def sent_payloads(
+        self, job: str, lead_key: str, event_name: str | None
+    ) -> list[tuple[str, dict[str, Any], int]]: ...
+    def record_resend(
+        self, job: str, lead_key: str, event_name: str, event_id: str, outcome: str, now: int
+    ) -> None: ...
+
+
+class PlannerMemory(Protocol):
+    """What the planner needs to remember, and what each row held after its last cycle."""
+
+    def memory(self, job: str, keys: Iterable[str] | None = None) -> Memory: ...
+    def row_digests(self, job: str) -> dict[str, int]: ...
+    def row_problems(self, job: str) -> dict[str, tuple[str, ...]]: ...
+    def save_rows(
+        self,
+        job: str,
+        digests: Mapping[str, int],
+        problems: Mapping[str, tuple[str, ...]],
+        gone: Iterable[str] = (),
+    ) -> None: ...
+    def lead_count(self, job: str) -> int: ...
+
+
+class JobHealth(Protocol):
+    """Cycles, failures in a row, a pause: what `status`, metrics and the watchdog read."""
+
+    def job_state(self, job: str) -> JobState: ...
+    def start_cycle(self, job: str, now: int) -> int: ...
+    def finish_cycle(
+        self,
+        job: str,
+        cycle_id: int,
+        now: int,
+        *,
+        ok: bool,
+        result: str,
+        sent: int = 0,
+        failed: int = 0,
+        error: str | None = None,
+    ) -> None: ...
+    def set_blocked(self, job: str, reason: str | None, now: int) -> None: ...
+
+
+class Queries(Protocol):
+    """Read-only views for reports."""
+
+    def event_rows(self, job: str) -> list[dict[str, Any]]: ...
+    def leads_seen_since(self, job: str, since: int) -> set[str]: ...
+    def problem_counts(self, job: str) -> tuple[int, Counter[str]]: ...
+
+
+class Store(Outbox, PlannerMemory, JobHealth, Queries, Protocol):
+    """Everything sheetsync keeps between cycles. Closing releases it for another process."""
+
+    def close(self) -> None: ...
+
+
+class SheetPort(Protocol):
+    """The lead worksheet as the cycle sees it (Google Sheets, or an in-memory stand-in)."""
+
+    time_zone: str
+
+    def read_header(self) -> tuple[str, ...]: ...
+    def read(self, columns: Sequence[int]) -> Table: ...
+    def ensure_headers(self, layout: Layout, wanted: Sequence[str]) -> Layout: ...
+    def ensure_worksheet(self, title: str, rows: int, columns: int) -> None: ...
+    def write(self, cells: Sequence[CellWrite]) -> None: ...
+
+
+class Sender(Protocol):
+    """Delivers outbox events to Meta; returns one outcome per event and, when the whole job
+    must stop sending, the reason."""
+
+    def __call__(self, events: Sequence[OutboxEvent]) -> tuple[list[Outcome], str | None]: ...
