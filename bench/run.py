@@ -166,8 +166,8 @@ def meta_requests(urls: dict[str, str]) -> int:
 # --- the worker: runs sheetsync cycles in a process of its own, so its peak memory is its own --------
 def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) -> dict[str, Any]:
     from sheetsync.adapters import sheet as sheet_module
+    from sheetsync.app.config_file import load as load_config
     from sheetsync.app.runtime import build
-    from sheetsync.core import config as config_module
 
     os.environ["META_ACCESS_TOKEN"] = TOKEN
     read_seconds = [0.0]
@@ -181,7 +181,7 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
             read_seconds[0] += time.perf_counter() - started
 
     sheet_module.LeadSheet.read = measured_read  # type: ignore[method-assign]
-    runtime = build(config_module.load(config_path))
+    runtime = build(load_config(config_path))
     results: dict[str, Any] = {}
     # Adopting the sheet: at most MAX_ROWS_PER_CYCLE rows a cycle, until every row is settled.
     adoption = []

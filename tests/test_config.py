@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from support import job_config
 
+from sheetsync.app import config_file
 from sheetsync.core import config as config_module
 from sheetsync.core.config import ConfigError, funnel, parse_duration
 
@@ -75,7 +76,7 @@ def test_yaml_errors_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("jobs:\n  - name: [unclosed\n")
     with pytest.raises(ConfigError) as caught:
-        config_module.load(path)
+        config_file.load(path)
     assert "not valid YAML at line" in caught.value.problems[0]
 
 
@@ -83,16 +84,16 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("state_path: s.db\ngoogle: {credentials_file: key.json}\njobs: []\n")
     with pytest.raises(ConfigError):
-        config_module.load(path)  # jobs must not be empty
+        config_file.load(path)  # jobs must not be empty
     path.write_text(
         "state_path: s.db\ngoogle: {credentials_file: key.json}\njobs:\n"
         "  - {name: a, spreadsheet: x, dataset_id: '1', columns: {stage: S}, stages: {New: Lead}}\n"
     )
-    config = config_module.load(path)
+    config = config_file.load(path)
     assert config.state_path == tmp_path / "s.db"
     assert config.google.credentials_file == tmp_path / "key.json"
 
 
 def test_example_config_is_valid() -> None:
-    config = config_module.load(Path(__file__).parent.parent / "config.example.yaml")
+    config = config_file.load(Path(__file__).parent.parent / "config.example.yaml")
     assert config.jobs[0].name == "sales"

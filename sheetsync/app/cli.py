@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sheetsync.app import config_file
 from sheetsync.app.cycle import CycleReport
 from sheetsync.app.runtime import build
-from sheetsync.core import config as config_module
 from sheetsync.core.config import Config
 from sheetsync.core.errors import SheetsyncError
 from sheetsync.core.errors import render as render_error
@@ -73,7 +73,7 @@ def load_config(path: Path | None) -> Config:
     )
     if chosen is None:
         raise Fatal("no config given: pass --config FILE or set SHEETSYNC_CONFIG")
-    return config_module.load(chosen)
+    return config_file.load(chosen)
 
 
 @contextmanager

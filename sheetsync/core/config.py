@@ -1,4 +1,4 @@
-"""The YAML config → validated, frozen config objects.
+"""The config's schema: parsed YAML data → validated, frozen config objects.
 
 Every problem is reported at once, each naming its key the way a person
 would find it in the file: `jobs[0].stages.Won.value: not a number`.
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sheetsync.core.errors import ConfigError
@@ -239,23 +238,6 @@ def funnel(job: JobConfig) -> list[Stage]:
         else:
             stages.append(Stage(label, spec.event, spec.value, spec.value_column))
     return stages
-
-
-def load(path: Path) -> Config:
-    """Read and validate a config file; raise ConfigError listing every problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError([f"cannot read the config file: {error.strerror}"], str(path)) from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise ConfigError(
-            [f"not valid YAML{line}: {getattr(error, 'problem', error)}"], str(path)
-        ) from error
-    return parse(data, str(path), base_dir=path.parent)
 
 
 def parse(data: Any, source: str = "config", base_dir: Path | None = None) -> Config:
