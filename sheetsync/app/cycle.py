@@ -30,6 +30,7 @@ from sheetsync.core.records import OutboxEvent, Outcome
 from sheetsync.core.status import JobView
 from sheetsync.core.summary import problem_kind
 from sheetsync.core.table import CellWrite, Table
+from sheetsync.support.logs import scrub
 
 log = logging.getLogger("sheetsync.cycle")
 # Rows parsed in one cycle at most: bounds a cycle's memory and time; a bigger change (the first
@@ -112,7 +113,7 @@ class JobRunner:
         try:
             self._cycle(now, report)
         except Exception as error:  # any failure is this job's failed cycle, never a dead loop
-            report.error = render_error(error)
+            report.error = scrub(render_error(error))  # it is stored and shown: no secret
             report.crashed = not isinstance(error, SheetsyncError)
             if report.crashed:
                 self._log_crash(error)

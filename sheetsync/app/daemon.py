@@ -33,6 +33,7 @@ from sheetsync.core.config import Config
 from sheetsync.core.errors import SheetError, SheetsyncError
 from sheetsync.core.errors import render as render_error
 from sheetsync.support import metrics
+from sheetsync.support.logs import scrub
 from sheetsync.support.notify import notify, watchdog_interval
 
 log = logging.getLogger("sheetsync.daemon")
@@ -137,7 +138,9 @@ class Daemon:
                 report = runner.run_cycle()  # the cycle records its own failures
             except Exception as error:  # recording itself failed: never let APScheduler swallow it
                 log.exception("job %s: cycle could not be recorded", runner.job.name)
-                report = CycleReport(runner.job.name, error=render_error(error), crashed=True)
+                report = CycleReport(
+                    runner.job.name, error=scrub(render_error(error)), crashed=True
+                )
             report.duration = time.monotonic() - started
             self._after_cycle(runner, report)
 

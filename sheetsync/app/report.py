@@ -100,6 +100,9 @@ def _render(item: JobStatus) -> str:
             f"  {stage.event:<16}{stage.sent_today:>7}{stage.sent_7_days:>8}{stage.sent_total:>8}"
             f"{stage.share_of_leads:>10.0%}  {ready}"
         )
+    if item.rows_with_problems:
+        kinds = ", ".join(f"{kind} {rows}" for kind, rows in list(item.problems.items())[:5])
+        lines.append(f"  rows with problems: {item.rows_with_problems} ({kinds})")
     if item.match_keys:
         shares = ", ".join(f"{key} {share:.0%}" for key, share in item.match_keys.items())
         lines.append(f"  match keys on sent events: {shares}")

@@ -16,7 +16,7 @@ from sheetsync.core.config import Config, JobConfig
 from sheetsync.core.errors import render as render_error
 from sheetsync.core.ports import Store
 from sheetsync.core.records import OutboxEvent, Outcome
-from sheetsync.support.logs import redact
+from sheetsync.support.logs import redact, scrub
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Runtime:
                     job, self.sheets[job.name], self.store, int(self.clock()), cell_ref
                 )
             except Exception as error:  # the same boundary as a cycle: one job's failure
-                report.error = render_error(error)
+                report.error = scrub(render_error(error))
             reports.append(report)
         return reports
 

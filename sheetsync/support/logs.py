@@ -33,6 +33,17 @@ class _ScrubFilter(logging.Filter):
         return True
 
 
+class _TextFormatter(logging.Formatter):
+    """`LEVEL message`, and the traceback below it: the whole text scrubbed, since a traceback
+    quotes exception messages (and locals' reprs) that no filter on the message itself sees."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -52,7 +63,7 @@ def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        handler.setFormatter(_TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
