@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from sheetsync.app.runtime import Runtime, build
 from sheetsync.core import config as config_module
 from sheetsync.core.config import Config
 from sheetsync.emulator import Emulators
+from sheetsync.emulator.sheets import SheetsEmulator
 
 TOKEN = "EAAB-test-token-that-must-never-leak-0123456789"
 HEADER = ["Name", "Email", "Phone", "Lead ID", "fbclid", "Created", "Stage", "Deal Value"]
@@ -132,3 +134,15 @@ def sheet_rows(
     return [
         dict(zip(header, row + [""] * (len(header) - len(row)), strict=True)) for row in shown[1:]
     ]
+
+
+def before_read(emulators: Emulators, number: int, edit: Callable[[SheetsEmulator], None]) -> None:
+    """Run `edit` just before the `number`-th read request from now (1 = the next one).
+
+    A fresh process's first cycle reads three times: the header, the data, then the key column
+    again just before writing (to find where each lead stands now). An edit meant to happen
+    "mid-cycle" must come before that third read, after the data read."""
+    if number <= 1:
+        emulators.sheets.before_next("read", edit)
+        return
+    emulators.sheets.before_next("read", lambda _: before_read(emulators, number - 1, edit))

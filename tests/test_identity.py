@@ -27,6 +27,27 @@ def test_metas_test_vectors(value: str, prefix: str) -> None:
     assert sha256(value).startswith(prefix)
 
 
+# The same vectors reached from cells as people type them: normaliser, then hash.
+TYPED_VECTORS = [
+    (identity.normalise_email, " John_Smith@Gmail.com ", "62a14e44"),
+    (lambda cell: identity.normalise_phone(cell, "US"), "+1 (650) 555-1212", "e323ec62"),
+    (lambda cell: identity.normalise_phone(cell, "US"), "650.555.1212", "e323ec62"),
+    (identity.normalise_name, " Mary ", "6915771b"),
+    (lambda cell: identity.normalise_date_of_birth(cell, "mdy"), "02/16/1997", "01acdbf6"),
+    (identity.normalise_country, "United States", "79adb2a2"),
+    (identity.normalise_gender, "Female", "252f10c8"),
+]
+
+
+@pytest.mark.parametrize(("normalise", "cell", "prefix"), TYPED_VECTORS)
+def test_metas_test_vectors_from_typed_cells(
+    normalise: Callable[[object], Normalised], cell: str, prefix: str
+) -> None:
+    normalised = normalise(cell)
+    assert not normalised.problems
+    assert [hashed(value)[:8] for value in normalised.values] == [prefix]
+
+
 NORMALISERS: dict[str, Callable[[object, object], Normalised]] = {
     "phone": identity.normalise_phone,  # type: ignore[arg-type]
     "email": lambda value, _: identity.normalise_email(value),

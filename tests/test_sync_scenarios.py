@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from support import HEADER, Clock, at, day, job_config, runtime, sheet_rows
+from support import HEADER, Clock, at, before_read, day, job_config, runtime, sheet_rows
 
 from sheetsync.emulator import Emulators
 from sheetsync.emulator.sheets import SheetsEmulator
@@ -231,9 +231,10 @@ def test_status_lands_on_the_right_rows_after_a_sort_and_an_insert_mid_cycle(
         sheet.sort_rows(1)
         sheet.insert_row(2, ["Zed (typed mid-cycle)"])
 
-    # The first read of the cycle sees the old order; a person edits before the key re-read.
-    emulators.sheets.before_next("read", lambda e: e.before_next("read", sort_and_insert))
+    # The data read sees the old order; a person edits before the key re-read (the third read).
+    before_read(emulators, 3, sort_and_insert)
     runtime(emulators, tmp_path, clock).run_once()
+    assert emulators.sheets.counts["read"] == 3
 
     shown = {row["Name"]: row for row in sheet_rows(emulators)}
     assert shown["Al"]["Sent Events"] == "Lead, QualifiedLead"
@@ -247,11 +248,9 @@ def test_a_row_deleted_mid_cycle_is_not_written_anywhere(
     emulators: Emulators, tmp_path: Path, clock: Clock
 ) -> None:
     seed(emulators, [lead_row("Al", "New"), lead_row("Bo", "New")])
-    emulators.sheets.before_next(
-        "read",
-        lambda e: e.before_next("read", lambda e2: e2.worksheet("sheet1", "Leads").delete_row(2)),
-    )
+    before_read(emulators, 3, lambda e: e.worksheet("sheet1", "Leads").delete_row(2))
     runtime(emulators, tmp_path, clock).run_once()
+    assert emulators.sheets.counts["read"] == 3
     shown = sheet_rows(emulators)
     assert [row["Name"] for row in shown] == ["Bo"]
     assert shown[0]["Sent Events"] == "Lead"
