@@ -101,36 +101,13 @@ def emulator_process(csv_path: Path) -> Iterator[dict[str, str]]:
 def config_file(directory: Path, urls: dict[str, str], poll: str = "60s") -> Path:
     import yaml
 
+    from sheetsync.app.example import example_job
+
     data = {
         "state_path": str(directory / "state.db"),
         "google": {"api_base_url": urls["sheets"], "anonymous": True, "timeout": 120},
         "meta": {"graph_base_url": urls["graph"], "timeout": 30},
-        "jobs": [
-            {
-                "name": "bench",
-                "spreadsheet": "demo",
-                "worksheet": "Leads",
-                "dataset_id": "123456789012345",
-                "poll_interval": poll,
-                "default_country": "US",
-                "initial_sync": "none",
-                "columns": {
-                    "email": "Email",
-                    "phone": "Phone",
-                    "lead_id": "Lead ID",
-                    "fbclid": "fbclid",
-                    "created_at": "Created",
-                    "stage": "Stage",
-                    "value": "Deal Value",
-                },
-                "stages": {
-                    "New": "Lead",
-                    "Qualified": "QualifiedLead",
-                    "Meeting Booked": "Schedule",
-                    "Won": "Purchase",
-                },
-            }
-        ],
+        "jobs": [example_job(name="bench", poll_interval=poll, initial_sync="none")],
     }
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))  # stage order is funnel order

@@ -13,14 +13,16 @@ from typing import Any
 
 import yaml
 
+from sheetsync.app.example import HEADER, example_job
 from sheetsync.app.runtime import Runtime, build
 from sheetsync.core import config as config_module
 from sheetsync.core.config import Config
 from sheetsync.emulator import Emulators
 from sheetsync.emulator.sheets import SheetsEmulator
 
+__all__ = ["HEADER"]  # tests take the example header from here, beside their other helpers
+
 TOKEN = "EAAB-test-token-that-must-never-leak-0123456789"
-HEADER = ["Name", "Email", "Phone", "Lead ID", "fbclid", "Created", "Stage", "Deal Value"]
 
 
 @dataclass
@@ -44,33 +46,13 @@ def day(moment: float) -> str:
 
 
 def job_config(**overrides: Any) -> dict[str, Any]:
-    job: dict[str, Any] = {
-        "name": "sales",
+    """The example job on sheet1, sending everything on its first cycle."""
+    defaults: dict[str, Any] = {
         "spreadsheet": "https://docs.google.com/spreadsheets/d/sheet1/edit#gid=0",
-        "worksheet": "Leads",
-        "dataset_id": "123456789012345",
-        "poll_interval": "60s",
-        "default_country": "US",
-        "currency": "USD",
         "initial_sync": "all",
-        "columns": {
-            "email": "Email",
-            "phone": "Phone",
-            "lead_id": "Lead ID",
-            "fbclid": "fbclid",
-            "created_at": "Created",
-            "stage": "Stage",
-        },
-        "stages": {
-            "New": "Lead",
-            "Qualified": {"event": "QualifiedLead", "value": 100},
-            "Meeting Booked": "Schedule",
-            "Won": {"event": "Purchase", "value_column": "Deal Value"},
-        },
         "ignore_stages": ["Lost", "Junk"],
     }
-    job.update(overrides)
-    return job
+    return example_job(**{**defaults, **overrides})
 
 
 def config_dict(

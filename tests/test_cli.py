@@ -1,4 +1,4 @@
-"""The command line as a process: what users and scripts rely on (shared/CONTRACTS.md)."""
+"""The command line as a process: what users and scripts rely on (docs/CONTRACTS.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Meta's normalisation and hashing, on messy real-world input (shared/META_CAPI.md)."""
+"""Meta's normalisation and hashing, on messy real-world input (docs/META_CAPI.md)."""
 
 from __future__ import annotations
 

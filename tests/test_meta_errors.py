@@ -1,4 +1,4 @@
-"""Meta's error classes, by Graph code and subcode, not HTTP status (shared/META_CAPI.md)."""
+"""Meta's error classes, by Graph code and subcode, not HTTP status (docs/META_CAPI.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Only this module speaks Graph JSON. The token travels in the POST body (never
 a URL) and never appears in a message. Failures are classified by Graph error
-code and subcode, not HTTP status (shared/META_CAPI.md):
+code and subcode, not HTTP status (docs/META_CAPI.md):
 
 - transient (network, timeout, 5xx, codes 1/2, is_transient): retried briefly
   in the cycle, then left pending for a later cycle;

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sheetsync.adapters.meta import MetaClient, TokenError, load_token
 from sheetsync.adapters.sheet import LeadSheet, SheetError, connect
+from sheetsync.app.clients import meta_client
 from sheetsync.core.config import Config, JobConfig
-from sheetsync.core.leads import MissingColumns, resolve_columns
+from sheetsync.core.errors import MissingColumns, TokenError
+from sheetsync.core.leads import resolve_columns
 from sheetsync.core.table import Layout
-from sheetsync.support.logs import redact
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def run_check(config: Config) -> int:
 
 def _check_token(config: Config) -> list[Finding]:
     try:
-        redact(load_token(config.meta))
+        meta_client(config)
     except TokenError as error:
         return [Finding("-", "meta token", False, str(error))]
     return [Finding("-", "meta token", True, "found")]
@@ -80,7 +80,7 @@ def _check_sheet(client: object, job: JobConfig) -> list[Finding]:
 
 
 def _check_dataset(config: Config, job: JobConfig) -> list[Finding]:
-    client = MetaClient(config.meta, load_token(config.meta))
+    client = meta_client(config)
     failure = client.check_dataset(job.dataset_id)
     if failure is None:
         return [

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sheetsync.app.daemon import Daemon
+from sheetsync.app.example import example_job
 from sheetsync.core import config as config_module
 from sheetsync.emulator import Emulators
 from sheetsync.emulator.sheets import Worksheet
@@ -190,30 +191,11 @@ def _config(emulators: Emulators, state_dir: Path) -> config_module.Config:
             "google": {"api_base_url": emulators.sheets_url, "anonymous": True, "timeout": 5},
             "meta": {"graph_base_url": emulators.graph_url},
             "jobs": [
-                {
-                    "name": "demo",
-                    "spreadsheet": "demo",
-                    "worksheet": "Leads",
-                    "dataset_id": emulators.dataset_id,
-                    "poll_interval": f"{POLL_SECONDS}s",
-                    "default_country": "US",
-                    "initial_sync": "recent",
-                    "columns": {
-                        "email": "Email",
-                        "phone": "Phone",
-                        "lead_id": "Lead ID",
-                        "fbclid": "fbclid",
-                        "created_at": "Created",
-                        "stage": "Stage",
-                    },
-                    "stages": {
-                        "New": "Lead",
-                        "Qualified": {"event": "QualifiedLead", "value": 100},
-                        "Meeting Booked": "Schedule",
-                        "Won": {"event": "Purchase", "value_column": "Deal Value"},
-                    },
-                    "ignore_stages": ["Lost"],
-                }
+                example_job(
+                    name="demo",
+                    dataset_id=emulators.dataset_id,
+                    poll_interval=f"{POLL_SECONDS}s",
+                )
             ],
         }
     )

@@ -10,8 +10,9 @@ import json
 import time
 from dataclasses import asdict
 
-from sheetsync.adapters.meta import MetaClient, deliver, load_token
+from sheetsync.adapters.meta import deliver
 from sheetsync.adapters.sqlite import SqliteStore
+from sheetsync.app.clients import meta_client
 from sheetsync.core.config import Config, JobConfig
 from sheetsync.core.errors import StateError
 from sheetsync.core.health import JobStatus, job_figures
@@ -19,7 +20,6 @@ from sheetsync.core.outbox import too_old_to_send
 from sheetsync.core.plan import Where, event_id_for
 from sheetsync.core.ports import Store
 from sheetsync.core.records import OutboxEvent
-from sheetsync.support.logs import redact
 
 DAY = 86400
 
@@ -121,8 +121,7 @@ def resend(config: Config, job_name: str, lead_key: str, event_name: str | None)
         raise StateError(
             f"no state file at {config.state_path}: sheetsync has sent nothing with this config"
         )
-    token = load_token(config.meta)
-    redact(token)
+    meta = meta_client(config)
     store = SqliteStore.open(config.state_path, lock=False)
     try:
         originals = store.sent_payloads(job.name, lead_key, event_name)
@@ -156,9 +155,7 @@ def resend(config: Config, job_name: str, lead_key: str, event_name: str | None)
             store.record_resend(
                 job.name, lead_key, event.event_name, event.event_id, "pending", now
             )
-        outcomes, stop = deliver(
-            MetaClient(config.meta, token), job.dataset_id, events, job.test_event_code
-        )
+        outcomes, stop = deliver(meta, job.dataset_id, events, job.test_event_code)
         for event, outcome in zip(events, outcomes, strict=True):
             store.record_resend(
                 job.name, lead_key, event.event_name, event.event_id, outcome.kind, now

@@ -7,16 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sheetsync.adapters.meta import MetaClient, deliver, load_token
+from sheetsync.adapters.meta import MetaClient, deliver
 from sheetsync.adapters.sheet import LeadSheet, cell_ref, connect
 from sheetsync.adapters.sqlite import SqliteStore
+from sheetsync.app.clients import meta_client
 from sheetsync.app.cycle import CycleReport, JobRunner, Sender
 from sheetsync.app.dry_run import dry_run_lines
 from sheetsync.core.config import Config, JobConfig
 from sheetsync.core.errors import render as render_error
 from sheetsync.core.ports import Store
 from sheetsync.core.records import OutboxEvent, Outcome
-from sheetsync.support.logs import redact, scrub
+from sheetsync.support.logs import scrub
 
 
 @dataclass
@@ -68,12 +69,10 @@ def build(
 
     Raises sheetsync's own errors (TokenError, SheetError, StateError) for the caller to render.
     """
-    token = load_token(config.meta)
-    redact(token)
+    meta = meta_client(config, sleep)
     store = _open_store(config.state_path, dry_run)
     try:
         client = connect(config.google)
-        meta = MetaClient(config.meta, lambda: load_token(config.meta), sleep=sleep)
         sheets = {
             job.name: LeadSheet(client, job.spreadsheet, job.worksheet, sleep=sleep)
             for job in config.jobs

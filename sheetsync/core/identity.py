@@ -1,4 +1,4 @@
-"""Meta's normalisation and hashing of customer information (shared/META_CAPI.md).
+"""Meta's normalisation and hashing of customer information (docs/META_CAPI.md).
 
 Pure functions. Each normaliser takes what a cell holds and returns the
 normalised values with any problems, written for the sales team ("phone '555'
@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import phonenumbers
 import pycountry
+
+from sheetsync.core.text import cell_text
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -54,11 +56,7 @@ def hashed(value: str) -> str:
 
 
 def _text(cell: object) -> str:
-    if isinstance(cell, bool):
-        return ""
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return unicodedata.normalize("NFC", str(cell)).strip()
+    return unicodedata.normalize("NFC", cell_text(cell))
 
 
 def _pieces(cell: object) -> list[str]:

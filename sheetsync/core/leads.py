@@ -21,6 +21,7 @@ from sheetsync.core import identity
 from sheetsync.core.config import JobConfig, Stage, funnel
 from sheetsync.core.errors import MissingColumns
 from sheetsync.core.table import Layout, Scalar, Table
+from sheetsync.core.text import cell_text, fold
 
 # user_data fields Meta wants hashed, and the column each one comes from.
 HASHED_FIELDS = {
@@ -264,9 +265,7 @@ def parse_identity(cells: Mapping[str, Scalar], job: JobConfig) -> Identity:
 
 
 def key_text(value: Scalar) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if isinstance(value, bool) else str(value).strip()
+    return cell_text(value)
 
 
 def _user_data(
@@ -336,13 +335,13 @@ def _reached_stages(
 
 
 def _stage_index(label: str, stages: list[Stage], job: JobConfig, problems: list[str]) -> int:
-    wanted = " ".join(label.split()).lower()
+    wanted = fold(label)
     if not wanted:
         return -1
     for index, stage in enumerate(stages):
-        if " ".join(stage.label.split()).lower() == wanted:
+        if fold(stage.label) == wanted:
             return index
-    if wanted in {" ".join(ignored.split()).lower() for ignored in job.ignore_stages}:
+    if wanted in {fold(ignored) for ignored in job.ignore_stages}:
         return -1
     known = ", ".join(stage.label for stage in stages)
     problems.append(f"unknown stage '{label.strip()}'; known: {known}")

@@ -4,7 +4,7 @@ Pure: no clock (`now` comes in), no I/O, no SQLite. Its rules:
 - each (lead, event) is sent once, ever; a lead that jumps ahead gets the
   earlier funnel stages too, each no later than the stage after it;
 - first sight is not a change: on a job's first cycle, leads whose own dates
-  are not recent become a baseline and are never sent (shared/DESIGN.md);
+  are not recent become a baseline and are never sent (docs/DESIGN.md);
 - event times come from the sheet, else from the moment a stage was first
   seen (remembered); never before the lead was created, never in the future;
 - events too old for Meta's 7-day window are recorded as expired, not sent.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sheetsync.core.text import fold
+
 # A cell read with UNFORMATTED_VALUE: text, a number (dates as serial numbers) or a boolean.
 Scalar = str | int | float | bool
 
@@ -70,5 +72,4 @@ class Layout:
         return Layout(positions, self.width + len(added), self.names + tuple(added))
 
 
-def normalise_header(name: object) -> str:
-    return " ".join(str(name).split()).lower()
+normalise_header = fold  # headers compare as every name does

@@ -1,6 +1,6 @@
 """A loopback emulator of Meta's Graph API Conversions endpoint.
 
-`POST /{version}/{dataset_id}/events` validated as shared/META_CAPI.md says
+`POST /{version}/{dataset_id}/events` validated as docs/META_CAPI.md says
 Meta does: one invalid event rejects the whole request with Meta's error
 shape. Accepted events are recorded so tests can assert exactly what Meta
 received and how many times each event_id arrived. Faults can be queued or

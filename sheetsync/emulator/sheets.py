@@ -1,6 +1,6 @@
 """A loopback emulator of the Google Sheets v4 API, as gspread 6.x uses it.
 
-Facts it reproduces are in shared/SHEETS_API.md. Besides the API it has a
+Facts it reproduces are in docs/SHEETS_API.md. Besides the API it has a
 control surface for tests and the demo (Python methods, and the same over
 HTTP under /_emulator/): seed a sheet, read cells back, count requests by
 kind, inject faults, and edit the sheet between two client requests the way

@@ -1,7 +1,7 @@
 """Bounded, jittered exponential backoff around one remote call.
 
 Both Google and Meta ask for it; gspread's own backoff client never gives up
-(shared/SHEETS_API.md), so sheetsync keeps its own, with an injectable sleep
+(docs/SHEETS_API.md), so sheetsync keeps its own, with an injectable sleep
 so tests move time instead of waiting.
 """
 
