@@ -13,30 +13,13 @@ from dataclasses import asdict
 from sheetsync.adapters.meta import deliver
 from sheetsync.adapters.sqlite import SqliteStore
 from sheetsync.app.clients import meta_client
-from sheetsync.core.config import Config, JobConfig
+from sheetsync.app.figures import job_status
+from sheetsync.core.config import Config
 from sheetsync.core.errors import StateError
-from sheetsync.core.health import JobStatus, job_figures
+from sheetsync.core.health import JobStatus
 from sheetsync.core.outbox import too_old_to_send
 from sheetsync.core.plan import Where, event_id_for
-from sheetsync.core.ports import Store
 from sheetsync.core.records import OutboxEvent
-
-DAY = 86400
-
-
-def job_status(store: Store, job: JobConfig, now: float) -> JobStatus:
-    """The job's figures from what the store holds (shared by `status` and the summary tab)."""
-    rows_with_problems, kinds = store.problem_counts(job.name)
-    return job_figures(
-        job,
-        store.job_state(job.name),
-        store.event_rows(job.name),
-        store.leads_seen_since(job.name, int(now - 30 * DAY)),
-        store.lead_count(job.name),
-        kinds,
-        rows_with_problems,
-        now,
-    )
 
 
 def print_status(config: Config, as_json: bool = False, now: float | None = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
-from sheetsync.app.report import job_status
+from sheetsync.app.figures import job_status
 from sheetsync.core import summary
 from sheetsync.core.config import JobConfig
 from sheetsync.core.ports import SheetPort, Store
