@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sheetsync.core.config import JobConfig, funnel
-from sheetsync.core.leads import ColumnMap, Scan, expected_row, parse_row, scan, stable_digest
+from sheetsync.core.config import JobConfig, Stage, funnel
+from sheetsync.core.leads import (
+    ColumnMap,
+    Lead,
+    Scan,
+    expected_row,
+    parse_row,
+    scan,
+    stable_digest,
+    unreadable_columns,
+    unreadable_row,
+)
 from sheetsync.core.leads import utc_offset as sheet_offset
 from sheetsync.core.plan import Memory, Plan, Where, plan
 from sheetsync.core.status import JobView, row_texts
@@ -53,11 +63,38 @@ def decide(
     leads = [
         lead
         for row in changed.candidates
-        if (lead := parse_row(table, row, columns, job, stages, offset)) is not None
+        if (lead := _parse(table, row, columns, job, stages, offset)) is not None
     ]
     memory = recall([lead.key for lead in leads if lead.key])
     where = Where(job.spreadsheet, job.worksheet)
     return CycleDecision(changed, plan(leads, memory, job, now, where, changed.taken))
+
+
+def _parse(
+    table: Table,
+    row: int,
+    columns: ColumnMap,
+    job: JobConfig,
+    stages: list[Stage],
+    offset: timedelta,
+) -> Lead | None:
+    """One row → a lead; whatever is wrong with the row stays that row's problem."""
+    broken = unreadable_columns(table, row, columns)
+    if broken:
+        return unreadable_row(
+            table,
+            row,
+            columns,
+            [
+                f"{name}: holds a broken character (not valid text); retype the cell"
+                for name in broken
+            ],
+        )
+    try:
+        return parse_row(table, row, columns, job, stages, offset)
+    except Exception as error:  # a defect met on one row must not stop the other rows
+        problem = f"this row could not be read ({type(error).__name__}); nothing is sent for it"
+        return unreadable_row(table, row, columns, [problem])
 
 
 def render(

@@ -239,6 +239,48 @@ def parse_row(
     )
 
 
+def unreadable_columns(table: Table, row: int, columns: ColumnMap) -> list[str]:
+    """Headers of the row's cells whose text is not valid Unicode (a lone surrogate, which JSON
+    can carry but nothing can hash or print): the row cannot be read until they are retyped."""
+    broken = []
+    for column in columns.to_read():
+        value = table.cell(column, row)
+        if isinstance(value, str) and not _encodable(value):
+            broken.append(table.header[column - 1] if column <= len(table.header) else str(column))
+    return broken
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unreadable_row(table: Table, row: int, columns: ColumnMap, problems: list[str]) -> Lead:
+    """A row that could not be parsed: it keeps its key and shows why; nothing is sent for it."""
+    return Lead(
+        row=row,
+        key=_readable(key_text(table.cell(columns.key, row))),
+        reached=(),
+        created_at=None,
+        user_data=(),
+        lead_id=None,
+        fbc=None,
+        fbclid=None,
+        problems=tuple(problems),
+        shown_status=_readable(str(table.cell(columns.status, row))),
+        shown_events=_readable(str(table.cell(columns.events, row))),
+        shown_synced_at=_readable(str(table.cell(columns.synced_at, row))),
+        who=identity_hash(table, columns, row),  # so its new key finds the row again
+    )
+
+
+def _readable(text: str) -> str:
+    return text if _encodable(text) else ""
+
+
 def identity_hash(table: Table, columns: ColumnMap, row: int) -> int | None:
     """The row's identity cells as they stand, hashed (None when all are blank): finding a lead's row
     again this way needs no re-normalising."""

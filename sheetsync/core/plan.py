@@ -139,9 +139,13 @@ def plan(
         if remembered is None or observation != _observe_unchanged(remembered, lead.key):
             observations.append(observation)
         baseline_reason = _baseline_reason(lead, remembered, memory, job, now, set(copied_from))
-        lead_events, lead_decisions, lead_notes = _plan_lead(
-            lead, remembered, observation, baseline_reason, job, now, where
-        )
+        try:
+            lead_events, lead_decisions, lead_notes = _plan_lead(
+                lead, remembered, observation, baseline_reason, job, now, where
+            )
+        except Exception as error:  # a defect met on one lead must not stop the others
+            lead_events, lead_decisions = [], []
+            lead_notes = (f"could not be planned ({type(error).__name__}); nothing is sent for it",)
         events += lead_events
         decisions += lead_decisions
         if lead_notes:

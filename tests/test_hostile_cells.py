@@ -1,0 +1,58 @@
+"""Hostile cells through the real interfaces: one row can never stop a job."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from support import HEADER, config_dict, day, job_config, run_cli, sheet_rows, write_config
+
+from sheetsync.emulator import Emulators
+
+
+def test_a_cell_that_is_not_valid_text_is_that_rows_problem(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    now = time.time()
+    broken = "\ud800"  # a lone UTF-16 surrogate: JSON carries it, nothing can hash it
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [
+            [*HEADER, "City"],
+            ["Ann", "ann@example.com", "", "", "", day(now - 600), "New", "", "Paris"],
+            ["Bob", f"bob{broken}@example.com", "", "", "", day(now - 600), "New", "", ""],
+            [f"Cy{broken}", "cy@example.com", "", "", "", day(now - 600), "Won", "", f"X{broken}"],
+            ["Di", "di@example.com", "", "", "", day(now - 600), "Qualified", "", ""],
+        ],
+    )
+    job = job_config()
+    job["columns"] = {**job["columns"], "first_name": "Name", "city": "City"}
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db", [job]))
+
+    dry = run_cli("dry-run", "--config", str(config))
+    assert dry.returncode == 0, dry.stderr
+    lines = [json.loads(line) for line in dry.stdout.splitlines()]
+    assert sorted(line["row"] for line in lines if "event" in line) == [2, 5, 5]
+
+    once = run_cli("once", "--config", str(config))
+    assert once.returncode == 0, once.stderr
+    assert "Traceback" not in once.stderr
+    rows = {row["Name"].replace(broken, "?"): row for row in sheet_rows(emulators)}
+    assert rows["Ann"]["Sent Events"] == "Lead"
+    assert rows["Di"]["Sent Events"] == "Lead, QualifiedLead"
+    assert rows["Bob"]["Sync Status"] == (
+        "✗ Email: holds a broken character (not valid text); retype the cell"
+    )
+    assert rows["Cy?"]["Sync Status"].startswith("✗ Name: holds a broken character")
+    assert "✗ City: holds a broken character" in rows["Cy?"]["Sync Status"]
+    assert rows["Bob"]["Sent Events"] == rows["Cy?"]["Sent Events"] == ""
+    assert {e["event_name"] for e in emulators.graph.events()} == {"Lead", "QualifiedLead"}
+
+    # Once the cell is retyped, the row is read and sent like any other.
+    emulators.sheets.worksheet("sheet1", "Leads").type_cell(3, 2, "bob@example.com")
+    again = run_cli("once", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    bob = next(row for row in sheet_rows(emulators) if row["Name"] == "Bob")
+    assert bob["Sent Events"] == "Lead"
