@@ -56,3 +56,53 @@ def test_a_cell_that_is_not_valid_text_is_that_rows_problem(
     assert again.returncode == 0, again.stderr
     bob = next(row for row in sheet_rows(emulators) if row["Name"] == "Bob")
     assert bob["Sent Events"] == "Lead"
+
+
+def test_huge_and_multiline_cells_are_quoted_short_and_the_write_goes_through(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    now = time.time()
+    huge = "x" * 60_000
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [
+            HEADER,
+            ["Ann", "ann@example.com", "", "", "", day(now - 600), "New", ""],
+            ["Bob", "bob@example.com", "", "", "", huge, "Won", "line one\nline\ttwo\x07" * 9],
+            ["Cy", "cy@example.com", "", "", "", day(now - 600), huge, ""],
+            ["Di", "di@example.com", "", "", "", day(now - 600), "Qualified\r\n", ""],
+        ],
+    )
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
+    once = run_cli("once", "--config", str(config))
+    assert once.returncode == 0, once.stderr
+    rows = {row["Name"]: row for row in sheet_rows(emulators)}
+    assert rows["Ann"]["Sent Events"] == "Lead"
+    assert rows["Cy"]["Sync Status"] == (
+        "✗ unknown stage 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'; "
+        "known: New, Qualified, Meeting Booked, Won"
+    )
+    bob = rows["Bob"]["Sync Status"]
+    assert "Created 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is not a date" in bob
+    assert "Deal Value 'line one line two line one line two lin…' is not a number" in bob
+    for row in rows.values():
+        for text in (row["Sync Status"], row["Sent Events"], row["Last Sync"]):
+            assert len(text) < 50_000
+            assert not any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def test_the_emulator_refuses_a_cell_over_50000_characters_as_google_does(
+    emulators: Emulators,
+    gspread_client,  # type: ignore[no-untyped-def]
+) -> None:
+    import gspread
+    import pytest
+
+    emulators.sheets.seed("book1", "Leads", [["Name"], ["Ann"]])
+    sheet = gspread_client.open_by_key("book1").worksheet("Leads")
+    with pytest.raises(gspread.exceptions.APIError, match="maximum of 50000 characters"):
+        sheet.batch_update(
+            [{"range": "A2", "values": [["ok"]]}, {"range": "A3", "values": [["y" * 50_001]]}]
+        )
+    assert emulators.sheets.worksheet("book1", "Leads").displayed() == [["Name"], ["Ann"]]

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import phonenumbers
 import pycountry
 
-from sheetsync.core.text import cell_text
+from sheetsync.core.text import cell_text, quoted
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -460,5 +460,4 @@ def build_fbc(fbclid: str, click_time_ms: int) -> str:
 
 def _shown(text: str) -> str:
     """Quote a value in a message, shortened; callers never pass raw emails or phones to logs."""
-    short = text if len(text) <= 40 else text[:37] + "…"
-    return f"'{short}'"
+    return quoted(text)

@@ -21,7 +21,7 @@ from sheetsync.core import identity
 from sheetsync.core.config import JobConfig, Stage, funnel
 from sheetsync.core.errors import MissingColumns
 from sheetsync.core.table import Layout, Scalar, Table
-from sheetsync.core.text import cell_text, fold
+from sheetsync.core.text import cell_text, fold, quoted
 
 # user_data fields Meta wants hashed, and the column each one comes from.
 HASHED_FIELDS = {
@@ -217,7 +217,7 @@ def parse_row(
     created_cell = _cell(table, columns, "created_at", row)
     created_at = identity.parse_moment(created_cell, job.date_order, offset)
     if not _blank(created_cell) and created_at is None:
-        problems.append(f"{job.columns.created_at} '{created_cell}' is not a date")
+        problems.append(f"{job.columns.created_at} {quoted(created_cell)} is not a date")
     reached = _reached_stages(table, row, columns, job, stages, created_at, offset, problems)
     cells = {name: _cell(table, columns, name, row) for name in IDENTITY_FIELDS}
     who = parse_identity(cells, job)
@@ -386,7 +386,7 @@ def _stage_index(label: str, stages: list[Stage], job: JobConfig, problems: list
     if wanted in {fold(ignored) for ignored in job.ignore_stages}:
         return -1
     known = ", ".join(stage.label for stage in stages)
-    problems.append(f"unknown stage '{label.strip()}'; known: {known}")
+    problems.append(f"unknown stage {quoted(label)}; known: {known}")
     return -1
 
 
@@ -413,7 +413,9 @@ def _stage_value(
     try:
         return float(text)
     except ValueError:
-        problems.append(f"{header} '{value}' is not a number; {stage.event} sent without a value")
+        problems.append(
+            f"{header} {quoted(value)} is not a number; {stage.event} sent without a value"
+        )
         return None
 
 

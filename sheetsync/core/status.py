@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sheetsync.core.leads import Lead
 from sheetsync.core.plan import EventMemory, LeadMemory
+from sheetsync.core.text import clipped
 
 MAX_PROBLEMS_SHOWN = 3
 
@@ -77,7 +78,7 @@ def row_texts(
     settled = [
         event.at for event in events.values() if event.at is not None and event.status != "pending"
     ]
-    return RowTexts(status, ", ".join(sent), when(max(settled)) if settled else "")
+    return RowTexts(clipped(status), ", ".join(sent), when(max(settled)) if settled else "")
 
 
 def _pending_text(pending: list[str], events: Mapping[str, EventMemory], job: JobView) -> str:

@@ -1,6 +1,14 @@
-"""How sheetsync reads a cell as text and compares names: one home for each rule."""
+"""How sheetsync reads a cell as text, compares names and quotes cells: one home for each rule."""
 
 from __future__ import annotations
+
+import re
+
+QUOTE_LENGTH = 40  # a quoted cell in a message is at most this long (then "…")
+# Google refuses a whole values:batchUpdate when one cell is over 50,000 characters; a status
+# text stays far below, whatever the cells it quotes.
+MAX_STATUS_LENGTH = 2_000
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def fold(name: object) -> str:
@@ -15,3 +23,16 @@ def cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def quoted(value: object) -> str:
+    """A cell quoted in a message for people: one line, no control characters, shortened."""
+    text = " ".join(_UNPRINTABLE.sub(" ", cell_text(value)).split())
+    short = text if len(text) <= QUOTE_LENGTH else text[: QUOTE_LENGTH - 1] + "…"
+    return f"'{short}'"
+
+
+def clipped(text: str, limit: int = MAX_STATUS_LENGTH) -> str:
+    """A text sheetsync writes, kept to one line and under `limit` characters."""
+    text = " ".join(_UNPRINTABLE.sub(" ", text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

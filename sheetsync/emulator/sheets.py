@@ -24,6 +24,7 @@ from sheetsync.emulator.cells import CellValue
 from sheetsync.emulator.http import Reply, Request
 
 CELL_LIMIT = 10_000_000
+MAX_CELL_CHARACTERS = 50_000  # Google refuses a longer cell, failing the whole request
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -390,6 +391,7 @@ class SheetsEmulator:
     ) -> dict[str, Any]:
         if option not in ("RAW", "USER_ENTERED"):
             raise SheetsError(400, f"Invalid valueInputOption: {option}")
+        _refuse_oversized(values)
         if dimension == "COLUMNS":
             width = max((len(column) for column in values), default=0)
             values = [[col[i] if i < len(col) else None for col in values] for i in range(width)]
@@ -424,6 +426,10 @@ class SheetsEmulator:
     def _write_many(self, book: Spreadsheet, body: object) -> dict[str, Any]:
         assert isinstance(body, dict)
         option = body.get("valueInputOption", "")
+        for item in body.get(
+            "data", []
+        ):  # one oversized cell fails the whole request, as Google does
+            _refuse_oversized(item.get("values", []))
         responses = [
             self._write(
                 book,
@@ -552,6 +558,17 @@ class SheetsEmulator:
             self.reset_counts()
             return Reply(200, {})
         return error_reply(404, f"no control action {action!r}")
+
+
+def _refuse_oversized(values: list[list[object]]) -> None:
+    for row in values:
+        for value in row:
+            if isinstance(value, str) and len(value) > MAX_CELL_CHARACTERS:
+                raise SheetsError(
+                    400,
+                    f"Your input contains more than the maximum of {MAX_CELL_CHARACTERS} "
+                    "characters in a single cell.",
+                )
 
 
 def apply_edit(sheet: Worksheet, edit: dict[str, Any]) -> None:
