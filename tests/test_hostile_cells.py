@@ -106,3 +106,39 @@ def test_the_emulator_refuses_a_cell_over_50000_characters_as_google_does(
             [{"range": "A2", "values": [["ok"]]}, {"range": "A3", "values": [["y" * 50_001]]}]
         )
     assert emulators.sheets.worksheet("book1", "Leads").displayed() == [["Name"], ["Ann"]]
+
+
+def test_a_sheet_that_does_not_match_the_config_is_left_untouched(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    emulators.sheets.seed("sheet1", "Leads", [["Name", "Notes"], ["Ann", "call back"]])
+    emulators.sheets.seed("sheet1", "Empty", [])
+    config_data = config_dict(emulators, tmp_path / "s.db")
+    config_data["jobs"].append(job_config(name="empty", worksheet="Empty"))
+    config = write_config(tmp_path / "c.yaml", config_data)
+    once = run_cli("once", "--config", str(config))
+    assert once.returncode == 1
+    assert "no column headed 'Email' in the sheet" in once.stderr
+    assert emulators.sheets.worksheet("sheet1", "Leads").displayed() == [
+        ["Name", "Notes"],
+        ["Ann", "call back"],
+    ]
+    assert emulators.sheets.worksheet("sheet1", "Empty").displayed() == []
+    assert emulators.sheets.counts["write"] == 0
+    assert once.stderr.count("no column headed 'Email'") == 2  # once per job, said once
+
+
+def test_two_columns_with_the_same_configured_header_are_named(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    emulators.sheets.seed(
+        "sheet1", "Leads", [[*HEADER[:7], " stage ", *HEADER[7:]], ["Ann", "a@example.com"]]
+    )
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
+    check = run_cli("check", "--config", str(config))
+    assert check.returncode == 1
+    assert "columns G and H are both headed 'Stage'; rename one" in check.stdout
+    once = run_cli("once", "--config", str(config))
+    assert once.returncode == 1
+    assert "columns G and H are both headed 'Stage'" in once.stderr
+    assert emulators.sheets.counts["write"] == 0

@@ -37,17 +37,17 @@ class ColumnReader:
         return table, self.columns, learned
 
     def _learn(self, header: tuple[str, ...]) -> None:
-        layout = Layout.of(header)
+        found = Layout.of(header)
         wanted = self.job.status_columns.headers()[1 if self.job.key_column else 0 :]
-        layout = (
-            layout.with_columns(wanted)
-            if self.imagine_headers
-            else self.sheet.ensure_headers(layout, wanted)
-        )
+        # Check against the header as it will be once the status columns are added, and add them
+        # only when every configured column is there: a failed cycle writes nothing.
+        layout = found.with_columns(wanted)
         try:
             self.columns = resolve_columns(layout, self.job)
         except MissingColumns as missing:
             raise CycleError(
-                "the sheet is missing columns the config names: " + "; ".join(missing.problems)
+                "the sheet's header does not match the config: " + "; ".join(missing.problems)
             ) from None
+        if not self.imagine_headers:
+            self.sheet.ensure_headers(found, wanted)  # adds exactly `layout`'s new columns
         self.layout = layout

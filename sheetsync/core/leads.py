@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sheetsync.core import identity
 from sheetsync.core.config import JobConfig, Stage, funnel
 from sheetsync.core.errors import MissingColumns
-from sheetsync.core.table import Layout, Scalar, Table
+from sheetsync.core.table import Layout, Scalar, Table, column_letter
 from sheetsync.core.text import cell_text, fold, quoted
 
 # user_data fields Meta wants hashed, and the column each one comes from.
@@ -108,11 +108,17 @@ def resolve_columns(layout: Layout, job: JobConfig) -> ColumnMap:
     found_headers = ", ".join(f"'{name}'" for name in layout.names) or "none"
 
     def find(header: str, where: str) -> int:
-        position = layout.find(header)
-        if position is None:
+        positions = layout.positions_of(header)
+        if not positions:
             problems.append(f"{where}: no column headed '{header}' in the sheet")
             return 0
-        return position
+        if len(positions) > 1:
+            letters = " and ".join(column_letter(p) for p in positions)
+            problems.append(
+                f"{where}: columns {letters} are both headed '{header}'; rename one "
+                "(sheetsync cannot tell which is meant)"
+            )
+        return positions[0]
 
     fields = {
         name: find(header, f"jobs[{job.name}].columns.{name}")
@@ -138,7 +144,7 @@ def resolve_columns(layout: Layout, job: JobConfig) -> ColumnMap:
         find(status.synced_at, "status"),
     )
     if problems:
-        raise MissingColumns([*problems, f"the header row has: {found_headers}"])
+        raise MissingColumns([*dict.fromkeys(problems), f"the header row has: {found_headers}"])
     return column_map
 
 

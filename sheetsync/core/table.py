@@ -45,17 +45,29 @@ class Layout:
     positions: Mapping[str, int] = field(default_factory=dict)
     width: int = 0
     names: tuple[str, ...] = ()  # as written, for messages
+    repeated: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # name → its positions
 
     @staticmethod
     def of(header: Sequence[str]) -> Layout:
         positions: dict[str, int] = {}
+        everywhere: dict[str, list[int]] = {}
         for index, name in enumerate(header, start=1):
             key = normalise_header(name)
-            if key and key not in positions:
-                positions[key] = index
+            if key:
+                positions.setdefault(key, index)
+                everywhere.setdefault(key, []).append(index)
         return Layout(
-            positions, len(header), tuple(str(name) for name in header if str(name).strip())
+            positions,
+            len(header),
+            tuple(str(name) for name in header if str(name).strip()),
+            {key: tuple(found) for key, found in everywhere.items() if len(found) > 1},
         )
+
+    def positions_of(self, name: str) -> tuple[int, ...]:
+        """Every column whose header reads as `name` (more than one is a problem)."""
+        key = normalise_header(name)
+        found = self.positions.get(key)
+        return self.repeated.get(key) or ((found,) if found is not None else ())
 
     def find(self, name: str) -> int | None:
         return self.positions.get(normalise_header(name))
@@ -69,7 +81,16 @@ class Layout:
         positions = dict(self.positions)
         for offset, name in enumerate(added, start=1):
             positions[normalise_header(name)] = self.width + offset
-        return Layout(positions, self.width + len(added), self.names + tuple(added))
+        return Layout(positions, self.width + len(added), self.names + tuple(added), self.repeated)
 
 
 normalise_header = fold  # headers compare as every name does
+
+
+def column_letter(column: int) -> str:
+    """1 → A, 28 → AB: how people name a column."""
+    letters = ""
+    while column > 0:
+        column, remainder = divmod(column - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
