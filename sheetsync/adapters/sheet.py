@@ -9,6 +9,7 @@ retries; failures come out as `SheetError` with a sentence a person can act on.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from sheetsync.support.metrics import API_CALLS
 from sheetsync.support.retry import RetryPolicy, call_with_retries
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+_PROJECT = re.compile(r"project (\d+)")
+_MARKUP = re.compile(r"<[^>]*>")
 CONNECT_TIMEOUT = 5.0
 
 
@@ -110,14 +113,31 @@ def connect(google: GoogleConfig, credentials: Credentials | None = None) -> gsp
     return client
 
 
+def _plain(message: str) -> str:
+    """Google's message in one short line: an HTML error page is reduced to its words."""
+    if "<" in message and ">" in message:
+        message = _MARKUP.sub(" ", message)
+    text = " ".join(message.split())
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def http_status(error: gspread.exceptions.APIError) -> int:
+    """The HTTP status Google answered with. gspread reads it from the JSON body, which Google's
+    front end sometimes replaces with an HTML page (gspread then says -1): the status line is
+    the truth."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else error.code
+
+
 def _is_transient(error: Exception) -> bool:
     if isinstance(error, gspread.exceptions.APIError):
-        return error.code in (429, 500, 502, 503, 504)
+        return http_status(error) in (429, 500, 502, 503, 504)
     return isinstance(error, requests.ConnectionError | requests.Timeout)
 
 
 def _wait_hint(error: Exception) -> float | None:
-    if isinstance(error, gspread.exceptions.APIError) and error.code == 429:
+    if isinstance(error, gspread.exceptions.APIError) and http_status(error) == 429:
         return 10.0  # a per-minute quota: a short wait rarely helps, a longer one does
     return None
 
@@ -217,28 +237,40 @@ class LeadSheet:
             ) from None
 
     def _explain(self, what: str, error: gspread.exceptions.APIError) -> SheetError:
-        message = str(error.error.get("message", ""))
-        if error.code == 404:
+        code = http_status(error)
+        message = _plain(str(error.error.get("message", "")))
+        if code == 404:
             return SheetError(
                 f"spreadsheet {self.spreadsheet_id} was not found; check jobs[].spreadsheet"
             )
-        if error.code == 403:
+        if code == 403 and (
+            "SERVICE_DISABLED" in message or "has not been used in project" in message
+        ):
+            project = _PROJECT.search(message)
+            where = f" {project.group(1)}" if project else ""
+            return SheetError(
+                f"the Google Sheets API is disabled in the Cloud project{where} of sheetsync's "
+                "credentials",
+                "enable it (Google Cloud console → APIs & Services → Library → Google Sheets "
+                "API → Enable), wait a few minutes, and run sheetsync check",
+            )
+        if code == 403:
             who = f" with {self.service_account}" if self.service_account else ""
             return SheetError(
                 f"no permission to open spreadsheet {self.spreadsheet_id}; share it{who} "
                 "as an editor"
             )
-        if error.code in (401,):
+        if code == 401:
             return SheetError(f"Google rejected the credentials while {what}: {message}")
-        if error.code == 429:
+        if code == 429:
             return SheetUnavailable(
                 f"Google Sheets quota exceeded while {what}; will try again next cycle"
             )
-        if error.code >= 500:
+        if code >= 500:
             return SheetUnavailable(
-                f"Google Sheets failed while {what} ({error.code}); will try again next cycle"
+                f"Google Sheets failed while {what} (HTTP {code}); will try again next cycle"
             )
-        return SheetError(f"Google Sheets refused {what}: {message}")
+        return SheetError(f"Google Sheets refused {what} (HTTP {code}): {message}")
 
     # --- metadata (once per process) ---------------------------------------------
     def open(self) -> None:

@@ -30,7 +30,7 @@ class Request:
 @dataclass
 class Reply:
     status: int
-    body: object = field(default_factory=dict)
+    body: object = field(default_factory=dict)  # JSON, or a str sent as an HTML page
     delay: float = 0.0  # seconds to wait before answering (a slow or hung server)
     drop: bool = False  # close the connection without answering
 
@@ -60,10 +60,15 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.drop:
             self.close_connection = True
             return
-        payload = json.dumps(reply.body).encode()
+        # A str body is a page (Google's front end answers some errors with HTML), else JSON.
+        is_page = isinstance(reply.body, str)
+        payload = str(reply.body).encode() if is_page else json.dumps(reply.body).encode()
         try:
             self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header(
+                "Content-Type",
+                "text/html; charset=UTF-8" if is_page else "application/json; charset=UTF-8",
+            )
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

@@ -55,6 +55,26 @@ class SheetsError(Exception):
         return error_reply(self.status, self.message)
 
 
+def _html_error_page(status: int) -> str:
+    """What Google's front end sends for some 502/503s: a page for browsers, not the API's JSON."""
+    return (
+        "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n"
+        f"  <title>Error {status} (Server Error)!!1</title>\n"
+        "  <style>*{margin:0;padding:0}html,code{font:15px/22px arial,sans-serif}</style>\n"
+        f"  <p><b>{status}.</b> <ins>That’s an error.</ins>\n"
+        "  <p>The server encountered a temporary error and could not complete your request."
+        "<p>Please try again in 30 seconds.  <ins>That’s all we know.</ins>\n"
+    )
+
+
+SERVICE_DISABLED_MESSAGE = (
+    "Google Sheets API has not been used in project 123456789012 before or it is disabled. "
+    "Enable it by visiting https://console.developers.google.com/apis/api/sheets.googleapis.com/"
+    "overview?project=123456789012 then retry. If you enabled this API recently, wait a few "
+    "minutes for the action to propagate to our systems and retry."
+)
+
+
 def error_reply(status: int, message: str) -> Reply:
     body = {
         "error": {
@@ -176,6 +196,8 @@ class Fault:
     count: int = 1
     delay: float = 0.0  # answer late (a hang when longer than the client's timeout)
     drop: bool = False  # close the connection without answering
+    html: bool = False  # answer with Google front end's HTML error page instead of JSON
+    message: str | None = None  # the error's message (default: Google's usual one for the status)
 
 
 class SheetsEmulator:
@@ -255,7 +277,12 @@ class SheetsEmulator:
                     break
             fault = self._take_fault(kind)
         if fault is not None:
-            reply = error_reply(fault.status, _FAULT_MESSAGES.get(fault.status, "Error"))
+            message = fault.message or _FAULT_MESSAGES.get(fault.status, "Error")
+            reply = (
+                Reply(fault.status, _html_error_page(fault.status))
+                if fault.html
+                else error_reply(fault.status, message)
+            )
             reply.delay, reply.drop = fault.delay, fault.drop
             return reply
         try:
@@ -545,6 +572,8 @@ class SheetsEmulator:
                     int(body.get("status", 503)),
                     int(body.get("count", 1)),
                     float(body.get("delay", 0)),
+                    html=bool(body.get("html", False)),
+                    message=body.get("message"),
                 )
             )
             return Reply(200, {})
