@@ -176,6 +176,44 @@ def test_sighup_with_a_bad_config_keeps_the_old_one(
         assert "config reload refused, keeping the running config" in err
 
 
+@pytest.mark.parametrize("breakage", ["token variable", "key file", "state location"])
+def test_sighup_with_a_config_that_cannot_be_built_keeps_the_old_one(
+    emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket, breakage: str
+) -> None:
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [HEADER, ["Ann", "ann@example.com", "", "", "", day(time.time() - 60), "New", ""]],
+    )
+    config = one_second_config(emulators, tmp_path)
+    with daemon(config, notify_socket.path) as process:
+        notify_socket.wait_for("READY=1")
+        notify_socket.wait_for("STATUS=1/1 jobs ok")
+        data = config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")])
+        if breakage == "token variable":
+            data["meta"]["access_token_env"] = "NO_SUCH_TOKEN_VARIABLE"
+        elif breakage == "key file":
+            data["google"] = {"credentials_file": str(tmp_path / "missing-key.json")}
+        else:
+            (tmp_path / "not-a-dir").write_text("a file where a directory should be")
+            data["state_path"] = str(tmp_path / "not-a-dir" / "state.db")
+        write_config(config, data)
+        process.send_signal(signal.SIGHUP)
+        notify_socket.wait_for("RELOADING=1")
+        notify_socket.wait_for("READY=1")
+        # The old config goes on working: a lead moved after the reload is still sent.
+        emulators.sheets.worksheet("sheet1", "Leads").type_cell(2, 7, "Qualified")
+        deadline = time.monotonic() + 15
+        while len(emulators.graph.events()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [e["event_name"] for e in emulators.graph.events()] == ["Lead", "QualifiedLead"]
+        assert process.poll() is None
+        code, err = stop(process)
+        assert code == 0
+        assert "config reload refused, keeping the running config" in err
+        assert "stopping so systemd can restart" not in err
+
+
 def test_a_second_daemon_on_the_same_state_file_is_refused(
     emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
 ) -> None:
