@@ -213,7 +213,7 @@ def test_sheets_429s_and_timeouts_on_reads_and_writes(emulators: Emulators, tmp_
     clock.advance(60)
     report = sync.run_once()[0]
     assert not report.ok
-    assert "Google Sheets failed while reading the sheet (503); will try again next cycle" in (
+    assert "Google Sheets failed while reading the sheet (HTTP 503); will try again next cycle" in (
         report.error or ""
     )
     emulators.sheets.clear_faults()

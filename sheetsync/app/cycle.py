@@ -190,6 +190,10 @@ class JobRunner:
         # Only after a complete cycle, so one that failed midway is redone in full.
         self._row_hashes = hashes
         self.store.save_rows(self.job.name, digests, problems, gone)
+        if report.blocked:
+            # The rows say why they wait; the job itself could not do its work: a failed cycle
+            # (not a "last success", no watchdog ping, `once` exits non-zero).
+            report.error = f"sending to Meta is paused: {report.blocked}"
 
     def _rows_seen(self) -> RowsSeen:
         pending = frozenset(self.store.pending_keys(self.job.name))

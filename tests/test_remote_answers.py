@@ -1,4 +1,4 @@
-"""Google's real answers, through gspread against the emulator: HTML error pages, a disabled API."""
+"""Google's and Meta's real answers, through the real clients against the emulators."""
 
 from __future__ import annotations
 
@@ -53,3 +53,18 @@ def test_a_disabled_sheets_api_says_to_enable_it(emulators: Emulators, tmp_path:
     assert "the Google Sheets API is disabled in the Cloud project 123456789012" in check.stdout
     assert "enable it (Google Cloud console" in check.stdout
     assert "share it" not in check.stdout
+
+
+def test_a_job_that_cannot_send_to_meta_is_a_failed_cycle(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    seed(emulators)
+    emulators.graph.token = "the-token-meta-knows"  # sheetsync's token is rejected (code 190)
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
+    once = run_cli("once", "--config", str(config))
+    assert once.returncode == 1
+    assert "sending to Meta is paused" in once.stderr
+    assert sheet_rows(emulators)[0]["Sync Status"].startswith("… Lead waiting: sending is paused")
+    status = run_cli("status", "--config", str(config))
+    assert "job sales: paused:" in status.stdout
+    assert "last success never" in status.stdout
