@@ -195,3 +195,41 @@ def test_status_rows_after_once(emulators: Emulators, config_file: Path) -> None
     assert ann["Sent Events"] == "Lead, QualifiedLead"
     assert ann["Sync Status"].endswith("keys: em, ph")
     assert bob["Sent Events"] == "Lead"
+
+
+def test_small_things_found_on_the_way(emulators: Emulators, tmp_path: Path) -> None:
+    now = time.time()
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [HEADER, ["Ann", "ann@example.com", "", "", "", day(now - 60), "\u200bWon\ufeff", "10"]],
+    )
+    data = config_dict(emulators, tmp_path / "state.db")
+    data["log_format"] = "json"
+    config = write_config(tmp_path / "config.yaml", data)
+
+    once = run_cli("once", "--config", str(config))  # log_format from the YAML is used
+    assert once.returncode == 0, once.stderr
+    lines = [json.loads(line) for line in once.stderr.splitlines()]
+    assert any("1 leads, 4 sent" in line["message"] for line in lines)
+    # A zero-width character pasted with the label does not make it an unknown stage.
+    assert sheet_rows(emulators)[0]["Sent Events"] == "Lead, QualifiedLead, Schedule, Purchase"
+
+    # A reader that goes away is not an error.
+    status = subprocess.run(
+        f"{sys.executable} -m sheetsync status --config {config} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "META_ACCESS_TOKEN": TOKEN},
+        check=False,
+    )
+    assert status.stdout.startswith("job sales")
+    assert "Broken pipe" not in status.stderr and "CRITICAL" not in status.stderr
+
+    data["metrics_port"] = 70000
+    write_config(config, data)
+    refused = run_cli("check", "--config", str(config))
+    assert refused.returncode == 1
+    assert "metrics_port: Input should be less than or equal to 65535" in refused.stderr
+    assert "Traceback" not in refused.stderr

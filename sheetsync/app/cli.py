@@ -67,13 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(path: Path | None) -> Config:
+def load_config(args: argparse.Namespace) -> Config:
+    path: Path | None = args.config
     chosen = path or (
         Path(os.environ["SHEETSYNC_CONFIG"]) if os.environ.get("SHEETSYNC_CONFIG") else None
     )
     if chosen is None:
         raise Fatal("no config given: pass --config FILE or set SHEETSYNC_CONFIG")
-    return config_file.load(chosen)
+    config = config_file.load(chosen)
+    if _chosen_log_format(args) is None:  # the config's log_format, unless the command line says
+        setup_logging(config.log_format, verbose=args.verbose)
+    return config
+
+
+def _chosen_log_format(args: argparse.Namespace) -> str | None:
+    return args.log_format or os.environ.get("SHEETSYNC_LOG_FORMAT") or None
 
 
 @contextmanager
@@ -83,6 +91,8 @@ def fatal_errors(verbose: bool) -> Iterator[None]:
         yield
     except SheetsyncError as error:
         raise Fatal(render_error(error)) from None
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
     except OSError as error:
         if verbose:
             raise
@@ -90,7 +100,7 @@ def fatal_errors(verbose: bool) -> Iterator[None]:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = load_config(args)
     runtime = build(config)
     try:
         reports = runtime.run_once()
@@ -111,7 +121,7 @@ def _exit_for(reports: list[CycleReport]) -> int:
 
 
 def cmd_dry_run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = load_config(args)
     runtime = build(config, dry_run=True)
     try:
         reports = runtime.dry_run()
@@ -126,25 +136,25 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from sheetsync.app.daemon import run_daemon
 
-    return run_daemon(args.config, lambda: load_config(args.config))
+    return run_daemon(args.config, lambda: load_config(args))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from sheetsync.app.check import run_check
 
-    return run_check(load_config(args.config))
+    return run_check(load_config(args))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from sheetsync.app.report import print_status
 
-    return print_status(load_config(args.config), as_json=args.json)
+    return print_status(load_config(args), as_json=args.json)
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
     from sheetsync.app.report import resend
 
-    return resend(load_config(args.config), args.job, args.lead, args.event)
+    return resend(load_config(args), args.job, args.lead, args.event)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -167,8 +177,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    log_format = args.log_format or os.environ.get("SHEETSYNC_LOG_FORMAT") or "text"
-    setup_logging(log_format, verbose=args.verbose)
+    setup_logging(_chosen_log_format(args) or "text", verbose=args.verbose)
     try:
         with fatal_errors(args.verbose):
             return COMMANDS[args.command](args)
@@ -177,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FATAL
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`sheetsync status | head`): not an error. Point stdout at
+        # /dev/null so the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

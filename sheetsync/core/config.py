@@ -206,7 +206,7 @@ class Config(_Strict):
     meta: MetaConfig = MetaConfig()
     jobs: list[JobConfig] = Field(min_length=1)
     log_format: Literal["text", "json"] = "text"
-    metrics_port: int | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _unique_job_names(self) -> Config:

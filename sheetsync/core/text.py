@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 QUOTE_LENGTH = 40  # a quoted cell in a message is at most this long (then "…")
 # Google refuses a whole values:batchUpdate when one cell is over 50,000 characters; a status
@@ -12,8 +13,10 @@ _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def fold(name: object) -> str:
-    """Headers and stage labels compare without case and runs of spaces: ' Deal  value' = 'deal value'."""
-    return " ".join(str(name).split()).lower()
+    """Headers and stage labels compare without case, runs of spaces or invisible characters
+    (a zero-width space or BOM pasted along with a label): ' Deal  value' = 'deal value'."""
+    visible = "".join(char for char in str(name) if unicodedata.category(char) != "Cf")
+    return " ".join(visible.split()).lower()
 
 
 def cell_text(value: object) -> str:
