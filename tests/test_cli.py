@@ -216,14 +216,20 @@ def test_small_things_found_on_the_way(emulators: Emulators, tmp_path: Path) -> 
     assert sheet_rows(emulators)[0]["Sent Events"] == "Lead, QualifiedLead, Schedule, Purchase"
 
     # A reader that goes away is not an error.
-    status = subprocess.run(
-        f"{sys.executable} -m sheetsync status --config {config} | head -1",
-        shell=True,
-        capture_output=True,
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "sheetsync", "status", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "META_ACCESS_TOKEN": TOKEN},
-        check=False,
     )
+    assert writer.stdout is not None and writer.stderr is not None
+    first_line = writer.stdout.readline()  # then stop reading, as `| head -1` does
+    writer.stdout.close()
+    writer.wait(timeout=30)
+    stderr = writer.stderr.read()
+    writer.stderr.close()
+    status = subprocess.CompletedProcess(writer.args, writer.returncode, first_line, stderr)
     assert status.stdout.startswith("job sales")
     assert "Broken pipe" not in status.stderr and "CRITICAL" not in status.stderr
 
