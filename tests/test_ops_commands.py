@@ -118,3 +118,37 @@ def test_resend_sends_again_with_a_new_event_id(emulators: Emulators, tmp_path: 
     assert len(qualified) == 2
     assert qualified[0]["event_id"] != qualified[1]["event_id"]
     assert qualified[0]["event_time"] == qualified[1]["event_time"]
+
+
+def test_the_state_location_is_checked_and_never_taken_over(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    seed(emulators)
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("someone's notes, not a state file\n")
+    notes.chmod(0o644)
+    cases = {
+        directory: "is a directory; name a file in it",
+        notes: "is not a sheetsync state file (not SQLite)",
+        notes / "state.db": "cannot be created",
+    }
+    for state_path, expected in cases.items():
+        config = write_config(tmp_path / "c.yaml", config_dict(emulators, state_path))
+        check = run_cli("check", "--config", str(config))
+        assert check.returncode == 1
+        assert f"state_path {state_path} {expected}" in check.stdout
+        once = run_cli("once", "--config", str(config))
+        assert once.returncode == 1
+        assert f"state_path {state_path} {expected}" in once.stderr
+    assert notes.read_text() == "someone's notes, not a state file\n"
+    assert notes.stat().st_mode & 0o777 == 0o644
+    assert list(directory.iterdir()) == []
+    assert emulators.sheets.counts["write"] == 0
+
+    good = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "new" / "s.db"))
+    check = run_cli("check", "--config", str(good))
+    assert check.returncode == 0, check.stdout
+    assert f"state file    {tmp_path / 'new' / 's.db'} is writable" in check.stdout
+    assert not (tmp_path / "new").exists()  # check creates nothing

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sheetsync.adapters.sheet import LeadSheet, SheetError, connect
+from sheetsync.adapters.sqlite.database import location_problem
 from sheetsync.app.clients import meta_client
 from sheetsync.core.config import Config, JobConfig
 from sheetsync.core.errors import MissingColumns, TokenError
@@ -25,9 +26,11 @@ class Finding:
 
 
 def run_check(config: Config) -> int:
-    findings = [
-        Finding("-", "config", True, f"{len(config.jobs)} job(s); state file {config.state_path}")
-    ]
+    findings = [Finding("-", "config", True, f"{len(config.jobs)} job(s)")]
+    problem = location_problem(config.state_path)
+    findings.append(
+        Finding("-", "state file", problem is None, problem or f"{config.state_path} is writable")
+    )
     findings += _check_token(config)
     token_ok = all(f.ok for f in findings)
     try:

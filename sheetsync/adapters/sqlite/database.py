@@ -110,9 +110,18 @@ class Database:
 
     @classmethod
     def open(cls, path: Path, *, lock: bool = True) -> Self:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock_handle = _take_lock(path) if lock else None
-        _create_private(path)
+        problem = location_problem(path)
+        if problem:
+            raise StateError(problem)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock_handle = _take_lock(path) if lock else None
+            _create_private(path)
+        except OSError as error:
+            raise StateError(
+                f"state_path {path} cannot be written ({error.strerror})",
+                "point state_path at a file in a directory sheetsync may write",
+            ) from error
         try:
             return cls._connect(path, lock_handle)
         except sqlite3.DatabaseError as error:
@@ -171,6 +180,31 @@ class Database:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def location_problem(path: Path) -> str | None:
+    """Why `path` cannot hold a state file, without creating or changing anything (for `check`,
+    and before opening: a directory or someone else's file is refused, never moved or chmod-ed)."""
+    if path.is_dir():
+        return f"state_path {path} is a directory; name a file in it (e.g. {path / 'sheetsync-state.db'})"
+    if path.exists():
+        with open(path, "rb") as existing:
+            header = existing.read(len(SQLITE_HEADER))
+        if header and header != SQLITE_HEADER:
+            return (
+                f"state_path {path} is not a sheetsync state file (not SQLite); "
+                "point state_path elsewhere, or move that file away yourself"
+            )
+        if not os.access(path, os.R_OK | os.W_OK):
+            return f"state_path {path} cannot be read and written by this user"
+        return None
+    directory = next((p for p in path.parents if p.exists()), None)
+    if directory is None or not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+        return f"state_path {path} cannot be created: {directory} is not a directory this user may write"
+    return None
 
 
 def _create_private(path: Path) -> None:
