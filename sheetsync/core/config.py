@@ -285,12 +285,15 @@ def _relevant(items: list[Any]) -> list[Any]:
     ]
 
 
+_PYDANTIC_BRANCHES = ("constrained-", "function-", "lax-", "json-or-python", "literal[")
+
+
 def _describe(item: Any) -> str:
     path = ""
     for part in item["loc"]:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("str", "StageSpec", "function-before[_interval(), float]"):
+        elif part in ("str", "int", "float", "StageSpec") or part.startswith(_PYDANTIC_BRANCHES):
             continue  # union branch names pydantic adds; not keys a person wrote
         else:
             path += f".{part}" if path else str(part)
