@@ -267,7 +267,9 @@ def test_a_corrupt_state_file_is_set_aside_and_rebuilt_from_the_sheet(
     sync.close()
     for path in tmp_path.glob("state.db-*"):
         path.unlink()
-    (tmp_path / "state.db").write_bytes(b"this is not a database" * 100)
+    # A SQLite file whose pages are garbage (a disk fault); a file that is not SQLite at all is
+    # someone else's and refused instead (tests/test_ops_commands.py).
+    (tmp_path / "state.db").write_bytes(b"SQLite format 3\x00" + b"this is not a database" * 100)
     clock.advance(60)
     report = build(emulators, tmp_path, clock, initial_sync="all").run_once()[0]
     assert report.ok

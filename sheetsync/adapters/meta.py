@@ -15,10 +15,11 @@ code and subcode, not HTTP status (docs/META_CAPI.md):
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +27,7 @@ import requests
 
 from sheetsync.core.config import MetaConfig
 from sheetsync.core.errors import TokenError
-from sheetsync.core.records import OutboxEvent, Outcome
+from sheetsync.core.records import OutboxEvent, Outcome, Pause
 from sheetsync.support.logs import redact
 from sheetsync.support.metrics import API_CALLS
 from sheetsync.support.retry import RetryPolicy, call_with_retries
@@ -47,10 +48,23 @@ class MetaFailure:
     code: int | None = None
     subcode: int | None = None
     fbtrace_id: str = ""
+    wait_hint: float | None = None  # seconds, from Meta's usage headers
 
     @property
     def retry_after(self) -> float | None:
-        return {"rate_limit": RATE_LIMIT_WAIT, "policy": POLICY_WAIT}.get(self.kind)
+        if self.kind == "rate_limit":
+            return self.wait_hint or RATE_LIMIT_WAIT
+        return {"policy": POLICY_WAIT}.get(self.kind)
+
+    @property
+    def stops_the_job(self) -> bool:
+        """Nothing more may be sent for the job: no next batch, no next cycle's events."""
+        return self.kind in ("auth", "policy", "rate_limit")
+
+    def pause(self) -> Pause:
+        if self.kind == "auth":
+            return Pause(self.message)
+        return Pause(self.message, self.retry_after)
 
 
 class _Retry(Exception):
@@ -201,7 +215,10 @@ class MetaClient:
             reply = _json(response)
             if response.ok and isinstance(reply, dict) and "events_received" in reply:
                 return Accepted(str(reply.get("fbtrace_id", "")), int(reply["events_received"]))
-            raise _Retry(classify(response.status_code, reply))
+            failure = classify(response.status_code, reply)
+            if failure.kind == "rate_limit":
+                failure = replace(failure, wait_hint=regain_access_wait(response.headers))
+            raise _Retry(failure)
 
         try:
             return call_with_retries(attempt, _worth_retrying_now, self._retry, self._sleep)
@@ -220,6 +237,27 @@ class MetaClient:
         except requests.RequestException:
             return MetaFailure("transient", "Meta unreachable")
         return None if response.ok else classify(response.status_code, _json(response))
+
+
+def regain_access_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds until Meta lets the app send again, from `estimated_time_to_regain_access`
+    (minutes) in X-Business-Use-Case-Usage or X-App-Usage; None when Meta does not say."""
+    minutes: list[float] = []
+    for name in ("X-Business-Use-Case-Usage", "X-App-Usage"):
+        try:
+            usage = json.loads(headers.get(name) or "null")
+        except ValueError:
+            continue
+        entries = [usage] if isinstance(usage, dict) else []
+        if isinstance(usage, dict) and name == "X-Business-Use-Case-Usage":
+            entries = [e for values in usage.values() if isinstance(values, list) for e in values]
+        for entry in entries:
+            value = (
+                entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else None
+            )
+            if isinstance(value, int | float) and value > 0:
+                minutes.append(float(value))
+    return max(minutes) * 60 if minutes else None
 
 
 def _worth_retrying_now(error: Exception) -> bool:
@@ -241,7 +279,8 @@ def deliver(
 ) -> tuple[list[Outcome], MetaFailure | None]:
     """Send every event in batches of ≤1000; isolate bad events; stop at a job-level failure.
 
-    Returns each event's outcome, and the job-level failure (auth/policy) if one stopped sending.
+    Returns each event's outcome, and the job-level failure (auth, policy, rate limit) if one
+    stopped sending: then no further request is made, and the events not sent stay pending.
     """
     outcomes: list[Outcome] = []
     for start in range(0, len(events), MAX_BATCH):
@@ -262,12 +301,12 @@ def _deliver_batch(
     result = client.post_events(dataset_id, [dict(e.payload) for e in batch], test_event_code)
     if isinstance(result, Accepted):
         return [Outcome(e.event_id, "sent", fbtrace_id=result.fbtrace_id) for e in batch], None
-    if result.kind in ("auth", "policy"):
+    if result.stops_the_job:
         return [
             Outcome(e.event_id, "blocked", result.message, result.fbtrace_id, result.retry_after)
             for e in batch
         ], result
-    if result.kind in ("transient", "rate_limit"):
+    if result.kind == "transient":
         return [
             Outcome(e.event_id, "pending", result.message, result.fbtrace_id, result.retry_after)
             for e in batch

@@ -26,8 +26,8 @@ from sheetsync.core.errors import render as render_error
 from sheetsync.core.leads import ColumnMap, identity_hash
 from sheetsync.core.locate import locate_rows
 from sheetsync.core.ports import SheetPort, Store
-from sheetsync.core.records import OutboxEvent, Outcome
-from sheetsync.core.status import JobView
+from sheetsync.core.records import OutboxEvent, Outcome, Pause
+from sheetsync.core.status import JobView, when
 from sheetsync.core.summary import problem_kind
 from sheetsync.core.table import CellWrite, Table
 from sheetsync.support.logs import scrub
@@ -36,7 +36,7 @@ log = logging.getLogger("sheetsync.cycle")
 # Rows parsed in one cycle at most: bounds a cycle's memory and time; a bigger change (the first
 # cycle on a big sheet) is taken over the next cycles, in row order.
 MAX_ROWS_PER_CYCLE = 12_500
-Sender = Callable[[list[OutboxEvent]], tuple[list[Outcome], str | None]]
+Sender = Callable[[list[OutboxEvent]], tuple[list[Outcome], Pause | None]]
 
 
 @dataclass
@@ -53,6 +53,7 @@ class CycleReport:
     cells_written: int = 0
     deferred: int = 0
     blocked: str | None = None
+    waiting: bool = False  # the pause is Meta's rate limit, with an end
     error: str | None = None
     crashed: bool = (
         False  # the error was not one sheetsync knows: a defect, logged with its traceback
@@ -190,9 +191,10 @@ class JobRunner:
         # Only after a complete cycle, so one that failed midway is redone in full.
         self._row_hashes = hashes
         self.store.save_rows(self.job.name, digests, problems, gone)
-        if report.blocked:
-            # The rows say why they wait; the job itself could not do its work: a failed cycle
-            # (not a "last success", no watchdog ping, `once` exits non-zero).
+        if report.blocked and not report.waiting:
+            # The rows say why they wait; the job itself could not do its work until a person
+            # acts: a failed cycle (not a "last success", no watchdog ping, `once` exits
+            # non-zero). A rate-limit pause is Meta's pacing, not a fault: the cycle did its work.
             report.error = f"sending to Meta is paused: {report.blocked}"
 
     def _rows_seen(self) -> RowsSeen:
@@ -211,24 +213,35 @@ class JobRunner:
 
     # --- deliver and record -------------------------------------------------------------
     def _deliver(self, now: int, report: CycleReport) -> None:
+        saved = self.store.job_state(self.job.name)
+        if saved.paused_at(now):  # Meta asked the job to wait: not one request until then
+            report.blocked, report.waiting = saved.blocked_reason, True
+            report.pending = len(self.store.pending_keys(self.job.name))
+            return
         due = self.store.due_events(self.job.name, now)
         if not due:
             return
-        outcomes, stop = self.send(due)
-        self.store.record_outcomes(
-            self.job.name, outcomes, int(self.clock())
-        )  # after Meta answered
-        self.store.set_blocked(self.job.name, stop, now)
+        outcomes, pause = self.send(due)
+        answered = int(self.clock())
+        self.store.record_outcomes(self.job.name, outcomes, answered)  # after Meta answered
+        reason, until = None, None
+        if pause is not None:
+            reason = pause.reason
+            if pause.wait is not None:
+                until = answered + int(pause.wait)
+                reason = f"{pause.reason} until {when(until)}"
+                report.waiting = True
+        self.store.set_blocked(self.job.name, reason, now, until)
         report.sent = sum(outcome.kind == "sent" for outcome in outcomes)
         report.failed = sum(outcome.kind == "failed" for outcome in outcomes)
         report.pending = sum(outcome.kind in ("pending", "blocked") for outcome in outcomes)
-        report.blocked = stop
+        report.blocked = reason
         names = {event.event_id: event.event_name for event in due}
         report.outcomes_by_event.update(
             (names[outcome.event_id], outcome.kind) for outcome in outcomes
         )
-        if stop:
-            log.error("job %s: sending paused: %s", self.job.name, stop)
+        if reason:
+            log.error("job %s: sending paused: %s", self.job.name, reason)
 
     # --- row problems -------------------------------------------------------------------
     def _note_problems(

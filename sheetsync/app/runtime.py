@@ -16,7 +16,7 @@ from sheetsync.app.dry_run import dry_run_lines
 from sheetsync.core.config import Config, JobConfig
 from sheetsync.core.errors import render as render_error
 from sheetsync.core.ports import Store
-from sheetsync.core.records import OutboxEvent, Outcome
+from sheetsync.core.records import OutboxEvent, Outcome, Pause
 from sheetsync.support.logs import scrub
 
 
@@ -51,9 +51,9 @@ class Runtime:
 
 
 def sender_for(meta: MetaClient, job: JobConfig) -> Sender:
-    def send(events: list[OutboxEvent]) -> tuple[list[Outcome], str | None]:
+    def send(events: list[OutboxEvent]) -> tuple[list[Outcome], Pause | None]:
         outcomes, stop = deliver(meta, job.dataset_id, events, job.test_event_code)
-        return outcomes, stop.message if stop else None
+        return outcomes, stop.pause() if stop else None
 
     return send
 

@@ -31,6 +31,11 @@ class JobState:
     consecutive_failures: int = 0
     blocked_reason: str | None = None
     blocked_since: int | None = None
+    blocked_until: int | None = None  # a rate-limit pause ends then; None: when a person acts
+
+    def paused_at(self, now: int) -> bool:
+        """Meta asked this job to wait and the wait is not over: send nothing."""
+        return self.blocked_until is not None and now < self.blocked_until
 
 
 @dataclass

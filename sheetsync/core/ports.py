@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from sheetsync.core.health import JobState
 from sheetsync.core.plan import Memory, Plan
-from sheetsync.core.records import OutboxEvent, Outcome
+from sheetsync.core.records import OutboxEvent, Outcome, Pause
 from sheetsync.core.table import CellWrite, Layout, Table
 
 
@@ -69,7 +69,9 @@ class JobHealth(Protocol):
         failed: int = 0,
         error: str | None = None,
     ) -> None: ...
-    def set_blocked(self, job: str, reason: str | None, now: int) -> None: ...
+    def set_blocked(
+        self, job: str, reason: str | None, now: int, until: int | None = None
+    ) -> None: ...
 
 
 class Queries(Protocol):
@@ -100,6 +102,6 @@ class SheetPort(Protocol):
 
 class Sender(Protocol):
     """Delivers outbox events to Meta; returns one outcome per event and, when the whole job
-    must stop sending, the reason."""
+    must stop sending, the pause."""
 
-    def __call__(self, events: Sequence[OutboxEvent]) -> tuple[list[Outcome], str | None]: ...
+    def __call__(self, events: Sequence[OutboxEvent]) -> tuple[list[Outcome], Pause | None]: ...

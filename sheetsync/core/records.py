@@ -21,6 +21,15 @@ class OutboxEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """The whole job must stop sending: a bad token or permission (until a person fixes it:
+    `wait` None), or Meta's rate limit (for `wait` seconds)."""
+
+    reason: str
+    wait: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """sent: Meta took it. failed: Meta refused it for good (detail says why). pending: try again
     later (transient). blocked: the job cannot send at all (token, permission, policy)."""

@@ -65,6 +65,8 @@ class GraphFault:
     count: int = 1
     delay: float = 0.0
     drop: bool = False
+    # Minutes until access comes back, as Meta states it in X-Business-Use-Case-Usage.
+    regain_access_minutes: int | None = None
 
 
 class GraphError(Exception):
@@ -282,6 +284,22 @@ def _fault_reply(fault: GraphFault) -> Reply:
         )
         reply = error.reply()
     reply.delay, reply.drop = fault.delay, fault.drop
+    if fault.regain_access_minutes is not None:
+        usage = {
+            "1234567890": [
+                {
+                    "type": "ads_management",
+                    "call_count": 100,
+                    "total_cputime": 30,
+                    "total_time": 40,
+                    "estimated_time_to_regain_access": fault.regain_access_minutes,
+                }
+            ]
+        }
+        reply.headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
+        reply.headers["X-App-Usage"] = json.dumps(
+            {"call_count": 100, "total_cputime": 30, "total_time": 40}
+        )
     return reply
 
 

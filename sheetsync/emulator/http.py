@@ -33,6 +33,7 @@ class Reply:
     body: object = field(default_factory=dict)  # JSON, or a str sent as an HTML page
     delay: float = 0.0  # seconds to wait before answering (a slow or hung server)
     drop: bool = False  # close the connection without answering
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class App(Protocol):
@@ -69,6 +70,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "Content-Type",
                 "text/html; charset=UTF-8" if is_page else "application/json; charset=UTF-8",
             )
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

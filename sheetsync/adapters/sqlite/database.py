@@ -96,6 +96,10 @@ MIGRATIONS = [
     """
     ALTER TABLE row_digests ADD COLUMN problems TEXT NOT NULL DEFAULT '';
     """,
+    # A pause Meta asked for (rate limit) lasts until this moment; NULL: until a person acts.
+    """
+    ALTER TABLE jobs ADD COLUMN blocked_until INTEGER;
+    """,
 ]
 log = logging.getLogger("sheetsync.state")
 

@@ -12,7 +12,8 @@ class HealthTables(Database):
     def job_state(self, job: str) -> JobState:
         row = self._db.execute(
             "SELECT job, first_cycle_at, last_cycle_at, last_success_at, last_result, last_error, "
-            "consecutive_failures, blocked_reason, blocked_since FROM jobs WHERE job = ?",
+            "consecutive_failures, blocked_reason, blocked_since, blocked_until FROM jobs "
+            "WHERE job = ?",
             (job,),
         ).fetchone()
         return JobState(*row) if row else JobState(job)
@@ -57,17 +58,18 @@ class HealthTables(Database):
                 "DELETE FROM cycles WHERE job = ? AND id < ? - ?", (job, cycle_id, KEPT_CYCLES)
             )
 
-    def set_blocked(self, job: str, reason: str | None, now: int) -> None:
+    def set_blocked(self, job: str, reason: str | None, now: int, until: int | None = None) -> None:
         with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO jobs (job) VALUES (?)", (job,))
             if reason is None:
                 db.execute(
-                    "UPDATE jobs SET blocked_reason = NULL, blocked_since = NULL WHERE job = ?",
+                    "UPDATE jobs SET blocked_reason = NULL, blocked_since = NULL, "
+                    "blocked_until = NULL WHERE job = ?",
                     (job,),
                 )
             else:
                 db.execute(
-                    "UPDATE jobs SET blocked_reason = ?, blocked_since = COALESCE(blocked_since, ?) "
-                    "WHERE job = ?",
-                    (reason, now, job),
+                    "UPDATE jobs SET blocked_reason = ?, blocked_since = COALESCE(blocked_since, ?), "
+                    "blocked_until = ? WHERE job = ?",
+                    (reason, now, until, job),
                 )
