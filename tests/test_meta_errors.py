@@ -67,3 +67,48 @@ def test_messages_are_for_people_and_keep_the_trace() -> None:
         "Meta rejected the access token (code 190)"
     )
     assert classify(400, graph_error(17)).retry_after == 300
+
+
+@pytest.mark.parametrize(("bad", "most_requests"), [((7,), 18), ((3, 250, 480), 42)])
+def test_bad_events_are_isolated_with_few_requests(
+    emulators,  # type: ignore[no-untyped-def]
+    bad: tuple[int, ...],
+    most_requests: int,
+) -> None:
+    """A rejected batch is halved; a half whose sibling went through whole is known to hold the
+    bad event and is split without being sent whole (before: 19 and 47 requests)."""
+    import time
+
+    from sheetsync.adapters.meta import MetaClient, deliver
+    from sheetsync.core.config import MetaConfig
+    from sheetsync.core.records import OutboxEvent
+
+    now = int(time.time())
+    events = [
+        OutboxEvent(
+            "sales",
+            f"k{i}",
+            "Lead",
+            f"id{i}",
+            now - 60,
+            {
+                "event_name": "Lead",
+                "event_time": now - 60,
+                "event_id": f"id{i}",
+                "action_source": "system_generated",
+                "user_data": {"em": [f"{i:064x}"]},
+                "custom_data": {"event_source": "crm", "lead_event_source": "sheetsync"},
+            },
+        )
+        for i in range(500)
+    ]
+    bad_ids = {f"id{i}" for i in bad}
+    emulators.graph.reject_events(lambda event: event.get("event_id") in bad_ids)
+    client = MetaClient(
+        MetaConfig(graph_base_url=emulators.graph_url, api_version="v26.0"), "token-123456"
+    )
+    outcomes, stop = deliver(client, emulators.dataset_id, events)
+    assert stop is None
+    assert {o.event_id for o in outcomes if o.kind == "failed"} == bad_ids
+    assert sum(o.kind == "sent" for o in outcomes) == 500 - len(bad)
+    assert emulators.graph.requests <= most_requests, emulators.graph.requests

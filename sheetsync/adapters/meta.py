@@ -296,8 +296,16 @@ def deliver(
 
 
 def _deliver_batch(
-    client: MetaClient, dataset_id: str, batch: list[OutboxEvent], test_event_code: str | None
+    client: MetaClient,
+    dataset_id: str,
+    batch: list[OutboxEvent],
+    test_event_code: str | None,
+    known_bad: MetaFailure | None = None,
 ) -> tuple[list[Outcome], MetaFailure | None]:
+    """`known_bad`: this batch is known to hold a rejected event (its sibling half went through
+    whole), so it is split at once instead of being sent whole only to be refused again."""
+    if known_bad is not None and len(batch) > 1:
+        return _split(client, dataset_id, batch, test_event_code, known_bad)
     result = client.post_events(dataset_id, [dict(e.payload) for e in batch], test_event_code)
     if isinstance(result, Accepted):
         return [Outcome(e.event_id, "sent", fbtrace_id=result.fbtrace_id) for e in batch], None
@@ -313,10 +321,28 @@ def _deliver_batch(
         ], None
     if len(batch) == 1:
         return [Outcome(batch[0].event_id, "failed", result.message, result.fbtrace_id)], None
-    # One bad event rejects the whole request: halve until the bad ones stand alone.
+    return _split(client, dataset_id, batch, test_event_code, result)
+
+
+def _split(
+    client: MetaClient,
+    dataset_id: str,
+    batch: list[OutboxEvent],
+    test_event_code: str | None,
+    refused: MetaFailure | None = None,
+) -> tuple[list[Outcome], MetaFailure | None]:
+    """One bad event rejects the whole request: halve until the bad ones stand alone. When the
+    first half goes through whole, the bad event is in the second: it is split without a try."""
     middle = len(batch) // 2
     first, stop = _deliver_batch(client, dataset_id, batch[:middle], test_event_code)
     if stop is not None:
         return first + [Outcome(e.event_id, "blocked", stop.message) for e in batch[middle:]], stop
-    second, stop = _deliver_batch(client, dataset_id, batch[middle:], test_event_code)
+    first_went_through = all(outcome.kind == "sent" for outcome in first)
+    second, stop = _deliver_batch(
+        client,
+        dataset_id,
+        batch[middle:],
+        test_event_code,
+        known_bad=refused if first_went_through and refused is not None else None,
+    )
     return first + second, stop
