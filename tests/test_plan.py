@@ -175,12 +175,28 @@ FRESH = Memory(first_cycle=False)
             id="within the safety margin of the window is expired",
         ),
         pytest.param(
-            [lead("a", 0, created=NOW + 3600)],
+            [lead("a", 0, created=NOW + 600)],
             FRESH,
             job(),
             [("a", "Lead", NOW)],
             [],
-            id="a created time in the future is clamped to now",
+            id="a created time a few minutes ahead (clock skew) is clamped to now",
+        ),
+        pytest.param(
+            [lead("a", 0, created=NOW + 3600)],
+            FRESH,
+            job(),
+            [],
+            [],
+            id="a created time in the future holds the events: no invented time",
+        ),
+        pytest.param(
+            [lead("a", 1, created=900_000_000)],
+            FRESH,
+            job(),
+            [],
+            [],
+            id="a created time before 2000 holds the events",
         ),
         pytest.param(
             [lead("a", 0, email=None)], FRESH, job(), [], [], id="nothing to match: not sent"
@@ -205,6 +221,19 @@ def test_plan_table(
     result = plan(leads, memory, config, NOW, WHERE)
     assert planned(result) == events
     assert decided(result) == decisions
+
+
+def test_an_implausible_date_is_the_rows_problem_until_fixed() -> None:
+    held = plan([lead("a", 1, created=NOW + 86400)], FRESH, job(), NOW, WHERE)
+    assert held.events == () and held.decisions == ()
+    assert held.notes["a"] == (
+        "Created 2026-11-19 11:06 UTC is in the future; fix it (its events wait)",
+    )
+    fixed = plan([lead("a", 1, created=NOW - 60)], FRESH, job(), NOW, WHERE)
+    assert [(e.event_name, e.event_time) for e in fixed.events] == [
+        ("Lead", NOW - 60),
+        ("QualifiedLead", NOW),  # first seen now: its own date is not in the sheet
+    ]
 
 
 def test_stage_time_from_memory_is_kept() -> None:

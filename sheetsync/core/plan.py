@@ -263,6 +263,11 @@ def _plan_lead(
     where: Where,
 ) -> tuple[list[PlannedEvent], list[Decision], tuple[str, ...]]:
     known = dict(remembered.events) if remembered else {}
+    implausible = _implausible_dates(lead, now)
+    if implausible and any(stage.event not in known for stage in lead.reached):
+        # Meta's event times come from these dates: never from "now" instead. The row's events
+        # wait until it is fixed (the row then changes, and is planned again).
+        return [], [], tuple(implausible)
     shown_as_sent = {name.strip() for name in lead.shown_events.split(",")}
     times = _event_times(lead, known, observation, now)
     input_hash = _input_hash(lead)
@@ -311,6 +316,29 @@ def _plan_lead(
     ):
         notes.append(_insufficient_keys_advice(job))
     return events, decisions, tuple(notes)
+
+
+CLOCK_SKEW = 15 * 60  # a date this far ahead of sheetsync's clock is a typo, not a skew
+EARLIEST_DATE = 946_684_800  # 2000-01-01: older dates in a lead sheet are typos
+
+
+def _implausible_dates(lead: Lead, now: int) -> list[str]:
+    dated = [("Created", lead.created_at)]
+    dated += [
+        (f"the {stage.label} date", stage.stated_at)
+        for stage in lead.reached
+        if stage.stated_at != lead.created_at  # the first stage's time is Created's own
+    ]
+    problems = []
+    for what, moment in dated:
+        if moment is None:
+            continue
+        day = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if moment > now + CLOCK_SKEW:
+            problems.append(f"{what} {day} is in the future; fix it (its events wait)")
+        elif moment < EARLIEST_DATE:
+            problems.append(f"{what} {day} is before 2000; fix it (its events wait)")
+    return list(dict.fromkeys(problems))
 
 
 def _event_times(
