@@ -85,7 +85,7 @@ def test_huge_and_multiline_cells_are_quoted_short_and_the_write_goes_through(
     )
     bob = rows["Bob"]["Sync Status"]
     assert "Created 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is not a date" in bob
-    assert "Deal Value 'line one line two line one line two lin…' is not a number" in bob
+    assert "Deal Value 'line one line two line one line two lin…' is not one amount" in bob
     for row in rows.values():
         for text in (row["Sync Status"], row["Sent Events"], row["Last Sync"]):
             assert len(text) < 50_000
@@ -142,3 +142,37 @@ def test_two_columns_with_the_same_configured_header_are_named(
     assert once.returncode == 1
     assert "columns G and H are both headed 'Stage'" in once.stderr
     assert emulators.sheets.counts["write"] == 0
+
+
+def test_money_typed_as_prose_is_never_invented(emulators: Emulators, tmp_path: Path) -> None:
+    now = time.time()
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [
+            HEADER,
+            [
+                "Ann",
+                "ann@example.com",
+                "",
+                "",
+                "",
+                day(now - 600),
+                "Won",
+                "approx 5,000 (was 7,000)",
+            ],
+            ["Bob", "bob@example.com", "", "", "", day(now - 600), "Won", "$1,200.50"],
+        ],
+    )
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
+    assert run_cli("once", "--config", str(config)).returncode == 0
+    purchases = {
+        e["user_data"]["em"][0]: e.get("custom_data", {})
+        for e in emulators.graph.events()
+        if e["event_name"] == "Purchase"
+    }
+    values = sorted(str(data.get("value")) for data in purchases.values())
+    assert values == ["1200.5", "None"]
+    ann = sheet_rows(emulators)[0]["Sync Status"]
+    assert "✗ Deal Value 'approx 5,000 (was 7,000)' is not one amount" in ann
+    assert "Purchase sent without a value" in ann

@@ -8,7 +8,6 @@ state, logs) ever holds a raw email or phone.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sheetsync.core import identity
 from sheetsync.core.config import JobConfig, Stage, funnel
 from sheetsync.core.errors import MissingColumns
+from sheetsync.core.money import parse_amount
 from sheetsync.core.table import Layout, Scalar, Table, column_letter
 from sheetsync.core.text import cell_text, fold, quoted
 
@@ -396,9 +396,6 @@ def _stage_index(label: str, stages: list[Stage], job: JobConfig, problems: list
     return -1
 
 
-_MONEY = re.compile(r"[^\d.,\-]")
-
-
 def _stage_value(
     table: Table, row: int, columns: ColumnMap, job: JobConfig, stage: Stage, problems: list[str]
 ) -> float | None:
@@ -413,16 +410,10 @@ def _stage_value(
     value = table.cell(column, row) if column else ""
     if _blank(value):
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    text = _MONEY.sub("", str(value)).replace(",", "")
-    try:
-        return float(text)
-    except ValueError:
-        problems.append(
-            f"{header} {quoted(value)} is not a number; {stage.event} sent without a value"
-        )
-        return None
+    amount, why = parse_amount(value)
+    if why:
+        problems.append(f"{header} {quoted(value)} {why}; {stage.event} sent without a value")
+    return amount
 
 
 @dataclass(frozen=True, slots=True)
