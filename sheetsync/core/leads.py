@@ -186,19 +186,6 @@ class Identity:
     problems: tuple[str, ...]
 
 
-def parse_leads(
-    table: Table, columns: ColumnMap, job: JobConfig, offset: timedelta = timedelta()
-) -> list[Lead]:
-    """Every non-empty row as a Lead."""
-    stages = funnel(job)
-    leads = []
-    for row in range(2, table.data_rows + 2):
-        lead = parse_row(table, row, columns, job, stages, offset)
-        if lead is not None:
-            leads.append(lead)
-    return leads
-
-
 def _cell(table: Table, columns: ColumnMap, name: str, row: int) -> Scalar:
     column = columns.fields.get(name)
     return table.cell(column, row) if column else ""

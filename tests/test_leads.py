@@ -1,0 +1,265 @@
+"""Rows → leads (core.leads) and where rows stand (core.locate), on literal tables. Pure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from sheetsync.core import config as config_module
+from sheetsync.core.config import JobConfig, funnel
+from sheetsync.core.errors import MissingColumns
+from sheetsync.core.identity import sha256
+from sheetsync.core.leads import (
+    ColumnMap,
+    Lead,
+    identity_hash,
+    parse_row,
+    resolve_columns,
+    scan,
+    stable_digest,
+)
+from sheetsync.core.locate import locate_rows
+from sheetsync.core.plan import Plan
+from sheetsync.core.table import Layout, Scalar, Table
+
+HEADER = (
+    "Name", "Last", "Email", "Phone", "Lead ID", "fbclid", "Created", "Stage", "Deal Value",
+    "City", "Country", "Sync Key", "Sync Status", "Sent Events", "Last Sync",
+)  # fmt: skip
+CREATED = 45_000.5  # a Sheets serial: 2023-03-15 12:00
+
+
+def job(**overrides: Any) -> JobConfig:
+    data: dict[str, Any] = {
+        "name": "sales",
+        "spreadsheet": "sheet1",
+        "dataset_id": "1",
+        "default_country": "US",
+        "columns": {
+            "first_name": "Name",
+            "last_name": "Last",
+            "email": "Email",
+            "phone": "Phone",
+            "lead_id": "Lead ID",
+            "fbclid": "fbclid",
+            "created_at": "Created",
+            "stage": "Stage",
+            "city": "City",
+            "country": "Country",
+        },
+        "stages": {
+            "New": "Lead",
+            "Qualified": {"event": "QualifiedLead", "value": 100},
+            "Won": {"event": "Purchase", "value_column": "Deal Value"},
+        },
+        "ignore_stages": ["Lost"],
+        **overrides,
+    }
+    return config_module.parse({"jobs": [data]}).jobs[0]
+
+
+def table(*rows: list[Scalar], header: tuple[str, ...] = HEADER) -> Table:
+    return Table(
+        header,
+        {
+            c: [row[c - 1] if c - 1 < len(row) else "" for row in rows]
+            for c in range(1, len(header) + 1)
+        },
+    )
+
+
+def row(**cells: Scalar) -> list[Scalar]:
+    values: list[Scalar] = [""] * len(HEADER)
+    for name, value in cells.items():
+        values[HEADER.index(name.replace("_", " "))] = value
+    return values
+
+
+def parsed(*rows: list[Scalar], config: JobConfig | None = None) -> list[Lead | None]:
+    config = config or job()
+    sheet = table(*rows)
+    columns = resolve_columns(Layout.of(sheet.header), config)
+    return [
+        parse_row(sheet, number, columns, config, funnel(config), timedelta())
+        for number in range(2, len(rows) + 2)
+    ]
+
+
+def test_a_full_row() -> None:
+    (lead,) = parsed(
+        row(
+            Name=" Ann ", Last="Lee", Email="Ann@Example.com ", Phone="+1 (650) 555-1212",
+            Lead_ID="1234567890123456", fbclid="IwAR2xYzAbC", Created=CREATED, Stage="Won",
+            Deal_Value="1,200", City="Paris", Country="France",
+            Sync_Key="k1", Sync_Status="old status", Sent_Events="Lead", Last_Sync="then",
+        )
+    )  # fmt: skip
+    assert lead is not None
+    assert (lead.row, lead.key, lead.created_at, lead.problems) == (2, "k1", 1678881600, ())
+    assert [(s.event, s.label, s.stated_at, s.value) for s in lead.reached] == [
+        ("Lead", "New", 1678881600, None),
+        ("QualifiedLead", "Qualified", None, 100.0),
+        ("Purchase", "Won", None, 1200.0),
+    ]
+    user_data = dict(lead.user_data)
+    assert user_data["em"] == (sha256("ann@example.com"),)
+    assert user_data["fn"] == (sha256("ann"),)
+    assert user_data["ln"] == (sha256("lee"),)
+    assert user_data["ct"] == (sha256("paris"),)
+    assert user_data["country"] == (sha256("fr"),)
+    assert user_data["ph"] == (sha256("16505551212"),)  # a + number keeps its own country
+    assert (lead.lead_id, lead.fbclid, lead.fbc) == (1234567890123456, "IwAR2xYzAbC", None)
+    assert (lead.shown_status, lead.shown_events, lead.shown_synced_at) == (
+        "old status",
+        "Lead",
+        "then",
+    )
+    assert lead.fingerprint == sha256("1234567890123456")[:16]
+    assert lead.who is not None
+    assert lead.match_key_names() == ["lead_id", "fbc", "country", "ct", "em", "fn", "ln", "ph"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "events", "problems"),
+    [
+        ({"Stage": "New", "Email": "a@example.com"}, ["Lead"], ()),
+        ({"Stage": " qualified ", "Email": "a@example.com"}, ["Lead", "QualifiedLead"], ()),
+        ({"Stage": "Lost", "Email": "a@example.com"}, [], ()),
+        ({"Stage": "", "Email": "a@example.com"}, [], ()),
+        (
+            {"Stage": "Qualifed", "Email": "a@example.com"},
+            [],
+            ("unknown stage 'Qualifed'; known: New, Qualified, Won",),
+        ),
+        (
+            {"Stage": "New", "Email": "a@example.com", "Created": "soon"},
+            ["Lead"],
+            ("Created 'soon' is not a date",),
+        ),
+        (
+            {"Stage": "Won", "Email": "a@example.com", "Deal_Value": "lots"},
+            ["Lead", "QualifiedLead", "Purchase"],
+            ("Deal Value 'lots' is not one amount (write just the number, e.g. 1200 or "
+             "1,200.50); Purchase sent without a value",),
+        ),
+        ({"Stage": "New", "Email": "not an email"}, ["Lead"], ("email is not a valid address (it needs exactly one @)",)),
+    ],
+)  # fmt: skip
+def test_rows_and_their_problems(
+    cells: dict[str, Scalar], events: list[str], problems: tuple[str, ...]
+) -> None:
+    (lead,) = parsed(row(**cells))
+    assert lead is not None
+    assert [stage.event for stage in lead.reached] == events
+    assert lead.problems == problems
+
+
+def test_an_empty_row_is_not_a_lead_and_status_texts_alone_do_not_make_one() -> None:
+    assert parsed(row(), row(Sync_Status="✓ sent", Sent_Events="Lead", Sync_Key="k")) == [
+        None,
+        None,
+    ]
+
+
+def test_stage_columns_mode() -> None:
+    config = job(
+        columns={"email": "Email", "created_at": "Created"},
+        stages={},
+        stage_columns={"Stage": "Lead", "Deal Value": "Purchase"},
+    )
+    (lead, plain, unticked) = parsed(
+        row(Email="a@example.com", Stage=True, Deal_Value=CREATED + 1),
+        row(Email="b@example.com", Stage="FALSE", Deal_Value="yes"),
+        row(Email="c@example.com", Stage=False),
+        config=config,
+    )
+    assert lead is not None and plain is not None and unticked is not None
+    assert [(s.event, s.stated_at) for s in lead.reached] == [
+        ("Lead", None),
+        ("Purchase", 1678881600 + 86400),
+    ]
+    assert [s.event for s in plain.reached] == ["Lead", "Purchase"]
+    assert unticked.reached == ()
+
+
+def test_missing_and_repeated_columns_are_named() -> None:
+    layout = Layout.of(["Name", "Email", "Stage", "stage"])
+    with pytest.raises(MissingColumns) as caught:
+        resolve_columns(layout.with_columns(["Sync Key", "Sync Status"]), job())
+    problems = caught.value.problems
+    assert "jobs[sales].columns.phone: no column headed 'Phone' in the sheet" in problems
+    assert any("columns C and D are both headed 'Stage'" in p for p in problems)
+    assert (
+        problems[-1]
+        == "the header row has: 'Name', 'Email', 'Stage', 'stage', 'Sync Key', 'Sync Status'"
+    )
+
+
+def columns_of(config: JobConfig | None = None) -> ColumnMap:
+    return resolve_columns(Layout.of(HEADER), config or job())
+
+
+def test_columns_to_read_and_to_locate() -> None:
+    columns = columns_of()
+    assert columns.to_read() == list(range(1, 16))
+    assert columns.to_locate() == [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12]
+
+
+def test_scan_parses_only_what_changed() -> None:
+    columns = columns_of()
+    sheet = table(
+        row(Email="a@example.com", Stage="New", Sync_Key="a"),
+        row(Email="b@example.com", Stage="New", Sync_Key="b"),
+        row(),
+        row(Email="c@example.com", Stage="New"),
+        row(Email="d@example.com", Stage="New", Sync_Key="d"),
+        row(Email="d2@example.com", Stage="New", Sync_Key="d"),
+    )
+    first = scan(sheet, columns, {}, set())
+    assert first.candidates == (2, 3, 5, 6, 7) and first.leads == 5 and first.taken == frozenset()
+    assert set(first.hashes) == {"a", "b"}  # repeated and missing keys are always parsed
+    again = scan(sheet, columns, first.hashes, {"b"})
+    assert again.candidates == (3, 5, 6, 7) and again.taken == frozenset({"a"})
+    digests = {key: stable_digest(r) for key, r in (("a", _row(sheet, columns, 2)),)}
+    restarted = scan(sheet, columns, {}, set(), stored=digests)
+    assert restarted.candidates == (3, 5, 6, 7)
+    limited = scan(sheet, columns, {}, set(), limit=2)
+    assert limited.candidates == (2, 3) and limited.deferred == 3
+    assert limited.taken == frozenset()  # later rows keep no key claim except unique ones
+    assert set(limited.hashes) == {"a", "b"}
+
+
+def _row(sheet: Table, columns: ColumnMap, number: int) -> tuple[Scalar, ...]:
+    return tuple(sheet.cell(column, number) for column in columns.to_read())
+
+
+def test_identity_hash_and_digest() -> None:
+    columns = columns_of()
+    sheet = table(row(Email="a@example.com"), row(Stage="New"), row(Email="a@example.com"))
+    assert identity_hash(sheet, columns, 2) == identity_hash(sheet, columns, 4) is not None
+    assert identity_hash(sheet, columns, 3) is None  # nothing identifies the person
+    assert stable_digest(("a", 1.0)) == stable_digest(("a", 1.0)) != stable_digest(("a", 1))
+
+
+def lead_at(number: int, key: str, who: int | None) -> Lead:
+    return Lead(number, key, (), None, (), None, None, None, (), who=who)
+
+
+def test_rows_are_located_by_key_and_new_keys_by_who_they_are() -> None:
+    columns = columns_of()
+    moved = table(
+        row(Email="new@example.com"),
+        row(Email="b@example.com", Sync_Key="b"),
+        row(Email="x@example.com"),
+        row(Email="a@example.com", Sync_Key="a"),
+        row(Email="a@example.com", Sync_Key="a"),  # a copy of a
+    )
+    who = {n: identity_hash(moved, columns, n) for n in range(2, 7)}
+    new = lead_at(4, "n1", who[2])  # read at row 4, now at row 2
+    copy = lead_at(6, "c1", who[6])
+    gone = lead_at(3, "g1", hash("nobody"))
+    decided = Plan((), (new, copy, gone), (), (), (), {}, {"c1": "a"})
+    rows = locate_rows(moved, columns, decided, lambda n: identity_hash(moved, columns, n))
+    assert rows == {"b": 3, "a": 5, "n1": 2, "c1": 6}
