@@ -14,11 +14,15 @@ from sheetsync.core.identity import sha256
 from sheetsync.core.leads import Lead, ReachedStage
 from sheetsync.core.outbox import SEVEN_DAYS
 from sheetsync.core.plan import (
+    Decision,
     EventMemory,
     LeadMemory,
     Memory,
+    Observation,
     Plan,
     Where,
+    enough_to_match,
+    event_id_for,
     memory_after,
     plan,
 )
@@ -364,3 +368,165 @@ def test_status_columns_never_cause_a_send(
     assert held_back <= recovered
     for key, name in recovered:
         assert name in shown_events[int(key[1:])]  # only what the row itself lists
+
+
+# --- exact records: what is stored and sent, field by field ---------------------------------
+def test_a_planned_event_and_its_payload_exactly() -> None:
+    with_click = replace(
+        lead("a", 3, created=NOW - 60),
+        lead_id=1234567890123456,
+        fbclid="IwAR2xYzAbC",
+        user_data=(("em", ("h1",)), ("ph", ("h2", "h3"))),
+        reached=(
+            ReachedStage("Lead", "New", NOW - 60, None),
+            ReachedStage("QualifiedLead", "Qualified", None, 100.0),
+            ReachedStage("Schedule", "Meeting", None, None),
+            ReachedStage("Purchase", "Won", None, 1200.5),
+        ),
+    )
+    result = plan([with_click], FRESH, job(currency="EUR"), NOW, WHERE)
+    purchase = result.events[-1]
+    assert purchase.payload == {
+        "event_name": "Purchase",
+        "event_time": NOW,
+        "event_id": purchase.event_id,
+        "action_source": "system_generated",
+        "user_data": {
+            "lead_id": 1234567890123456,
+            "fbc": f"fb.1.{(NOW - 60) * 1000}.IwAR2xYzAbC",
+            "em": ["h1"],
+            "ph": ["h2", "h3"],
+        },
+        "custom_data": {
+            "event_source": "crm",
+            "lead_event_source": "Google Sheets",
+            "value": 1200.5,
+            "currency": "EUR",
+        },
+    }
+    assert result.events[1].payload["custom_data"]["value"] == 100  # a whole value is an int
+    assert "value" not in result.events[0].payload["custom_data"]
+    assert purchase.match_keys == ("lead_id", "fbc", "em", "ph")
+    assert purchase.event_id == event_id_for(WHERE, "a", "Purchase")
+    assert [e.event_time for e in result.events] == [NOW - 60, NOW, NOW, NOW]
+    (observation,) = result.observations
+    assert observation == Observation("a", NOW, (NOW - 60) * 1000, dict.fromkeys(EVENTS, NOW))
+
+
+def test_a_ready_fbc_is_sent_as_it_is() -> None:
+    ready = replace(lead("a", 0), fbc="fb.1.1700000000000.abc", fbclid="ignored")
+    (event,) = plan([ready], FRESH, job(), NOW, WHERE).events
+    assert event.payload["user_data"]["fbc"] == "fb.1.1700000000000.abc"
+
+
+def test_decisions_exactly() -> None:
+    baseline = plan(
+        [lead("a", 1, created=NOW - 30 * 86400)],
+        Memory(True),
+        job(initial_sync="recent"),
+        NOW,
+        WHERE,
+    )
+    assert baseline.decisions == (
+        Decision("a", "Lead", "baseline", None, "there before sheetsync started"),
+        Decision("a", "QualifiedLead", "baseline", None, "there before sheetsync started"),
+    )
+    recovered = plan([lead("a", 1, shown_events="Lead")], FRESH, job(), NOW, WHERE)
+    assert recovered.decisions == (
+        Decision("a", "Lead", "recovered", None, "listed in Sent Events"),
+    )
+    assert [e.event_name for e in recovered.events] == ["QualifiedLead"]
+    expired = plan([lead("a", 0, created=NOW - 8 * 86400)], FRESH, job(), NOW, WHERE)
+    assert expired.decisions == (
+        Decision(
+            "a",
+            "Lead",
+            "expired",
+            NOW - 8 * 86400,
+            "happened 2026-11-10, more than 7 days ago; Meta only takes events up to 7 days old",
+        ),
+    )
+
+
+def test_memory_after_a_plan_exactly() -> None:
+    known = Memory(False, {"b": LeadMemory(NOW - 900, 5, {"Lead": NOW - 900}, sent("Lead"))})
+    result = plan(
+        [lead("a", 0, created=NOW - 60), lead("b", 1), lead("c", 0, created=NOW - 8 * 86400)],
+        known,
+        job(),
+        NOW,
+        WHERE,
+    )
+    after = memory_after(known, result, NOW + 5)
+    a_event = result.events[0]
+    assert after.leads["a"] == LeadMemory(
+        NOW,
+        None,
+        {"Lead": NOW},
+        {
+            "Lead": EventMemory(
+                "pending", NOW - 60, a_event.event_id, "", NOW + 5, a_event.input_hash, ("em",)
+            )
+        },
+    )
+    assert after.leads["b"].first_seen_at == NOW - 900 and after.leads["b"].click_time_ms == 5
+    assert set(after.leads["b"].events) == {"Lead", "QualifiedLead"}
+    assert after.leads["b"].events["Lead"] == sent("Lead")["Lead"]  # kept as it was
+    assert after.leads["c"].events["Lead"] == EventMemory(
+        "expired", NOW - 8 * 86400, None, result.decisions[0].detail, NOW + 5
+    )
+    assert not after.first_cycle
+
+
+@pytest.mark.parametrize(
+    ("keys", "enough"),
+    [
+        ({"em"}, True),
+        ({"ph"}, True),
+        ({"external_id"}, True),
+        ({"fn", "ln", "zp"}, True),
+        ({"fn", "ln", "ct"}, True),
+        ({"fn", "ln", "db"}, True),
+        ({"fn", "ln"}, False),
+        ({"fn", "zp", "ct"}, False),
+        ({"ln", "zp"}, False),
+        ({"ct", "zp", "country", "ge"}, False),
+        (set(), False),
+    ],
+)
+def test_enough_to_match(keys: set[str], enough: bool) -> None:
+    candidate = replace(
+        lead("a", 0, email=None), user_data=tuple((k, ("h",)) for k in sorted(keys))
+    )
+    assert enough_to_match(candidate) is enough
+    assert enough_to_match(replace(candidate, lead_id=1)) is True
+    assert enough_to_match(replace(candidate, fbclid="x")) is True
+
+
+def test_a_lead_with_nothing_to_match_says_which_columns_to_fill() -> None:
+    result = plan([lead("a", 0, email=None)], FRESH, job(), NOW, WHERE)
+    assert result.events == ()
+    assert result.notes["a"] == ("not sent: nothing Meta can match this lead by; fill Email",)
+    bare = job(columns={"stage": "Stage", "first_name": "First"})
+    assert plan([lead("a", 0, email=None)], FRESH, bare, NOW, WHERE).notes["a"] == (
+        "not sent: nothing Meta can match this lead by; fill an email, phone or lead id column "
+        "(add one to the config)",
+    )
+
+
+def test_new_keys_never_collide_and_copies_are_noted() -> None:
+    first = replace(lead("", 0, row=2), fingerprint="same")
+    second = replace(lead("", 0, row=3), fingerprint="same")
+    copy = replace(lead("k", 0, row=5), fingerprint="x")
+    original = lead("k", 0, row=4)
+    result = plan([first, second, original, copy], FRESH, job(), NOW, WHERE, frozenset({"t"}))
+    keys = [each.key for each in result.leads]
+    assert len(set(keys)) == 4 and keys[2] == "k" and "t" not in keys
+    assert [each.row for each in result.new_keys] == [2, 3, 5]
+    copied = result.new_keys[-1].key
+    assert result.copied_from == {copied: "k"}
+    assert result.notes[copied] == (
+        "copy of the row with key k: given its own key; stages it already had are not sent again",
+    )
+    managed = plan([first], FRESH, job(key_column="Customer ID"), NOW, WHERE)
+    assert managed.leads == () and managed.new_keys == ()
