@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -357,3 +358,41 @@ def test_hashing_is_applied_exactly_once(value: str) -> None:
     once = hashed(value)
     assert identity.is_sha256(once)
     assert hashed(once) == once
+
+
+# --- moments (Created and stage dates) -----------------------------------------------------
+PARIS_SUMMER = timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("cell", "order", "offset", "moment"),
+    [
+        (45000.5, "mdy", timedelta(), 1678881600),  # a serial keeps its time of day
+        (45000.5, "mdy", PARIS_SUMMER, 1678881600 - 7200),  # typed in the sheet's zone
+        (1, "mdy", timedelta(), -2209075200),  # 1899-12-31
+        (0.5, "mdy", timedelta(), None),  # not a date serial
+        (2958466, "mdy", timedelta(), None),  # past year 9999
+        (True, "mdy", timedelta(), None),
+        ("", "mdy", timedelta(), None),
+        ("2023-03-15 12:00:30", "mdy", timedelta(), 1678881630),
+        ("2023-03-15 12:00", "mdy", PARIS_SUMMER, 1678881600 - 7200),
+        ("2023-03-15T12:00:00", "mdy", timedelta(), 1678881600),
+        ("2023-03-15T12:00:00Z", "mdy", timedelta(), 1678881600),
+        ("03/15/2023 12:00", "mdy", timedelta(), 1678881600),
+        ("03/15/2023 12:00:00", "mdy", timedelta(), 1678881600),
+        ("15/03/2023 12:00", "dmy", timedelta(), 1678881600),
+        ("15/03/2023 12:00:00", "dmy", timedelta(), 1678881600),
+        ("15/03/2023 12:00", "mdy", timedelta(), None),  # no 15th month
+        ("03/15/2023 12:00", "dmy", timedelta(), None),
+        ("2023-03-15", "mdy", timedelta(), 1678838400),  # a date alone: its midnight
+        ("2023-03-15", "mdy", PARIS_SUMMER, 1678838400 - 7200),
+        ("someday", "mdy", timedelta(), None),
+    ],
+)
+def test_parse_moment(cell: object, order: str, offset: timedelta, moment: int | None) -> None:
+    assert identity.parse_moment(cell, order, offset) == moment
+
+
+def test_parse_moment_reads_month_first_by_default() -> None:
+    assert identity.parse_moment("03/04/2023 10:00") == 1677924000  # 4 March
+    assert identity.parse_moment("03/04/2023 10:00", "dmy") == 1680516000  # 3 April
