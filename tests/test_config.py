@@ -97,3 +97,34 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 def test_example_config_is_valid() -> None:
     config = config_file.load(Path(__file__).parent.parent / "config.example.yaml")
     assert config.jobs[0].name == "sales"
+
+
+def test_the_state_file_lives_in_systemds_state_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    minimal = {"jobs": [{"name": "a", "spreadsheet": "s", "dataset_id": "1",
+                         "columns": {"stage": "S", "email": "E"}, "stages": {"New": "Lead"}}]}  # fmt: skip
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    assert config_module.parse(minimal).state_path == Path("sheetsync-state.db")
+    monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/sheetsync:/var/lib/other")
+    assert config_module.parse(minimal).state_path == Path("/var/lib/sheetsync/sheetsync-state.db")
+    # Given in the file: relative to the file; absolute paths stay as they are.
+    given = config_module.parse({**minimal, "state_path": "s.db"}, base_dir=tmp_path)
+    assert given.state_path == tmp_path / "s.db"
+    absolute = config_module.parse({**minimal, "state_path": "/srv/s.db"}, base_dir=tmp_path)
+    assert absolute.state_path == Path("/srv/s.db")
+    token = config_module.parse(
+        {**minimal, "meta": {"access_token_file": "token"}}, base_dir=tmp_path
+    )
+    assert token.meta.access_token_file == tmp_path / "token"
+
+
+def test_a_stage_given_as_a_mapping_reports_only_what_is_wrong_with_the_mapping() -> None:
+    found = problems(
+        {
+            "jobs": [
+                job_config(stages={"New": "Lead", "Won": {"event": "Purchase", "value_colum": "X"}})
+            ]
+        }
+    )
+    assert found == ["jobs[0].stages.Won.value_colum: unknown key (check its spelling)"]

@@ -274,7 +274,8 @@ def _relevant(items: list[Any]) -> list[Any]:
         item
         for item in items
         if not (
-            "str" in item["loc"]
+            bool(item["loc"])
+            and _is_branch(item["loc"][-1])
             and item["type"] == "string_type"
             and any(
                 "StageSpec" in other["loc"] and other["loc"][:-1] != item["loc"][:-1]
@@ -288,12 +289,19 @@ def _relevant(items: list[Any]) -> list[Any]:
 _PYDANTIC_BRANCHES = ("constrained-", "function-", "lax-", "json-or-python", "literal[")
 
 
+def _is_branch(part: object) -> bool:
+    """A name pydantic gives a branch of a union (`str`, `constrained-str`, …), not a key."""
+    return isinstance(part, str) and (
+        part in ("str", "int", "float") or part.startswith(_PYDANTIC_BRANCHES)
+    )
+
+
 def _describe(item: Any) -> str:
     path = ""
     for part in item["loc"]:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("str", "int", "float", "StageSpec") or part.startswith(_PYDANTIC_BRANCHES):
+        elif part == "StageSpec" or _is_branch(part):
             continue  # union branch names pydantic adds; not keys a person wrote
         else:
             path += f".{part}" if path else str(part)
