@@ -134,3 +134,30 @@ def test_a_dry_run_decides_as_the_cycle_does(store: SqliteStore) -> None:
     cells = {line["cell"]: line["value"] for line in lines if "cell" in line}
     key_column = sheet.rows[0].index("Sync Key") + 1
     assert [cells[f"R{r}C{key_column}"] for r in (2, 3)] == sheet.column("Sync Key")
+
+
+def test_a_row_that_cannot_be_read_is_its_own_problem(store: SqliteStore) -> None:
+    broken = row("Bo", "New")
+    broken[1] = "bo\ud800@example.com"
+    sheet = MemorySheet([HEADER, row("Al", "New"), broken, row("Cy", "Won")])
+    job_runner, sender = runner(sheet, store, Clock(NOW))
+    report = job_runner.run_cycle()
+    assert report.ok and report.problems == 1
+    assert sorted(name for _, name in sender.sent) == [
+        "Lead",
+        "Lead",
+        "Purchase",
+        "QualifiedLead",
+        "Schedule",
+    ]
+    statuses = dict(zip(sheet.column("Name"), sheet.column("Sync Status"), strict=True))
+    assert statuses["Bo"] == "✗ Email: holds a broken character (not valid text); retype the cell"
+    assert sheet.column("Sync Key")[1] != ""  # it keeps a key, so the fix is found again
+    assert store.row_problems("sales") == {
+        sheet.column("Sync Key")[1]: ("Email: holds a broken character",)
+    }
+
+    sheet.rows[2][1] = "bo@example.com"
+    again = job_runner.run_cycle()
+    assert again.ok and again.sent == 1 and again.problems == 0
+    assert dict(zip(sheet.column("Name"), sheet.column("Sent Events"), strict=True))["Bo"] == "Lead"
