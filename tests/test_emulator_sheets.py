@@ -281,3 +281,8 @@ def test_http_control_api(emulators: Emulators) -> None:
     )
     cells = requests.get(f"{base}/_emulator/cells?spreadsheet=c&worksheet=Leads", timeout=5).json()
     assert cells["values"] == [["Name", "Stage"], ["Al", "Won"]]
+
+
+def test_a_number_too_large_for_a_double_stays_text(emulators: Emulators) -> None:
+    sheet = emulators.sheets.seed("s", "Leads", [["Value"], ["1E400"], ["1E300"]])
+    assert sheet.displayed() == [["Value"], ["1E400"], ["1E+300"]]

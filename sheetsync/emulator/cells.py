@@ -58,8 +58,8 @@ def typed(text: str) -> CellValue:
     if text.startswith("'"):
         return text[1:]
     stripped = text.strip()
-    if _NUMBER.match(stripped):
-        return round_like_sheets(float(stripped))
+    if _NUMBER.match(stripped) and math.isfinite(float(stripped)):
+        return round_like_sheets(float(stripped))  # 1E400 overflows: Sheets keeps it as text
     if stripped.upper() in ("TRUE", "FALSE"):
         return stripped.upper() == "TRUE"
     for pattern, fmt in _DATE_PATTERNS:
