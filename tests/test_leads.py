@@ -14,6 +14,7 @@ from sheetsync.core.identity import sha256
 from sheetsync.core.leads import (
     ColumnMap,
     Lead,
+    ReachedStage,
     identity_hash,
     parse_row,
     resolve_columns,
@@ -263,3 +264,46 @@ def test_rows_are_located_by_key_and_new_keys_by_who_they_are() -> None:
     decided = Plan((), (new, copy, gone), (), (), (), {}, {"c1": "a"})
     rows = locate_rows(moved, columns, decided, lambda n: identity_hash(moved, columns, n))
     assert rows == {"b": 3, "a": 5, "n1": 2, "c1": 6}
+
+
+def test_a_change_bigger_than_one_cycle_is_deferred_in_row_order() -> None:
+    columns = columns_of()
+    sheet = table(
+        *[row(Email=f"p{n}@example.com", Stage="New", Sync_Key=f"k{n}") for n in range(5)]
+    )
+    first = scan(sheet, columns, {}, set(), limit=2)
+    assert (first.candidates, first.deferred, first.leads) == ((2, 3), 3, 5)
+    assert first.taken == frozenset({"k2", "k3", "k4"})  # no new key may take theirs
+    assert set(first.hashes) == {"k0", "k1"}  # the deferred keep no hash: parsed later
+    exact = scan(sheet, columns, {}, set(), limit=5)
+    assert exact.deferred == 0 and len(exact.candidates) == 5
+
+
+def test_stage_columns_read_false_as_not_reached() -> None:
+    config = job(
+        columns={"email": "Email"},
+        stages={},
+        stage_columns={"Stage": "Lead", "Deal Value": "Purchase"},
+    )
+    leads = parsed(
+        row(Email="a@example.com", Stage="false", Deal_Value=" FALSE "),
+        row(Email="b@example.com", Stage="2023-03-15 12:00"),
+        config=config,
+    )
+    assert [lead.reached for lead in leads if lead] == [
+        (),
+        (ReachedStage("Lead", "Stage", 1678881600, None),),
+    ]
+
+
+def test_who_a_lead_is_comes_from_its_strongest_identifier() -> None:
+    by_email, by_click, ready = parsed(
+        row(Email="a@example.com", Stage="New"),
+        row(Email="a@example.com", fbclid="IwAR2xYzAbC", Stage="New"),
+        row(fbclid="fb.1.1700000000000.IwAR2xYzAbC", Stage="New"),
+    )
+    assert by_email is not None and by_click is not None and ready is not None
+    assert by_email.fingerprint == sha256(sha256("a@example.com"))[:16]
+    assert by_click.fingerprint == sha256("IwAR2xYzAbC")[:16]
+    assert (ready.fbc, ready.fbclid) == ("fb.1.1700000000000.IwAR2xYzAbC", None)
+    assert ready.fingerprint == sha256("fb.1.1700000000000.IwAR2xYzAbC")[:16]

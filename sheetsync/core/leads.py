@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import zip_longest
@@ -488,11 +488,3 @@ def stable_digest(row: tuple[Scalar, ...]) -> int:
     return int.from_bytes(
         hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "big", signed=True
     )
-
-
-def _picker(indexes: list[int]) -> Callable[[tuple[Scalar, ...]], tuple[Scalar, ...]]:
-    """A fast getter of several fields of a row tuple, always returning a tuple."""
-    if len(indexes) == 1:
-        only = indexes[0]
-        return lambda row: (row[only],)
-    return itemgetter(*indexes)
