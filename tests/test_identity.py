@@ -396,3 +396,13 @@ def test_parse_moment(cell: object, order: str, offset: timedelta, moment: int |
 def test_parse_moment_reads_month_first_by_default() -> None:
     assert identity.parse_moment("03/04/2023 10:00") == 1677924000  # 4 March
     assert identity.parse_moment("03/04/2023 10:00", "dmy") == 1680516000  # 3 April
+
+
+def test_a_birthday_in_the_future_is_dropped_with_a_problem() -> None:
+    from datetime import date
+
+    today = date(2026, 12, 3)
+    assert identity.normalise_date_of_birth("2026-12-03", "mdy", today).values == ("20261203",)
+    future = identity.normalise_date_of_birth("2027-01-01", "mdy", today)
+    assert future.values == ()
+    assert future.problems == ("date of birth '2027-01-01' is in the future; not sent",)

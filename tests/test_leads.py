@@ -307,3 +307,14 @@ def test_who_a_lead_is_comes_from_its_strongest_identifier() -> None:
     assert by_click.fingerprint == sha256("IwAR2xYzAbC")[:16]
     assert (ready.fbc, ready.fbclid) == ("fb.1.1700000000000.IwAR2xYzAbC", None)
     assert ready.fingerprint == sha256("fb.1.1700000000000.IwAR2xYzAbC")[:16]
+
+
+def test_a_birthday_in_the_future_is_not_hashed() -> None:
+    from datetime import date
+
+    config = job(columns={"email": "Email", "stage": "Stage", "date_of_birth": "City"})
+    sheet = table(row(Email="a@example.com", Stage="New", City="2030-01-01"))
+    columns = resolve_columns(Layout.of(sheet.header), config)
+    lead = parse_row(sheet, 2, columns, config, funnel(config), timedelta(), date(2026, 12, 3))
+    assert lead is not None and "db" not in dict(lead.user_data)
+    assert lead.problems == ("date of birth '2030-01-01' is in the future; not sent",)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sheetsync.core.config import JobConfig, Stage, funnel
 from sheetsync.core.leads import (
@@ -58,12 +58,14 @@ def decide(
 ) -> CycleDecision:
     """Scan the rows that changed, parse them into leads, plan against what is remembered."""
     changed = scan(table, columns, seen.hashes, set(seen.pending), limit, seen.stored)
-    offset = sheet_offset(table.time_zone, datetime.fromtimestamp(now, UTC))
+    moment = datetime.fromtimestamp(now, UTC)
+    offset = sheet_offset(table.time_zone, moment)
+    today = (moment + offset).date()
     stages = funnel(job)
     leads = [
         lead
         for row in changed.candidates
-        if (lead := _parse(table, row, columns, job, stages, offset)) is not None
+        if (lead := _parse(table, row, columns, job, stages, offset, today)) is not None
     ]
     memory = recall([lead.key for lead in leads if lead.key])
     where = Where(job.spreadsheet, job.worksheet)
@@ -77,6 +79,7 @@ def _parse(
     job: JobConfig,
     stages: list[Stage],
     offset: timedelta,
+    today: date,
 ) -> Lead | None:
     """One row → a lead; whatever is wrong with the row stays that row's problem."""
     broken = unreadable_columns(table, row, columns)
@@ -91,7 +94,7 @@ def _parse(
             ],
         )
     try:
-        return parse_row(table, row, columns, job, stages, offset)
+        return parse_row(table, row, columns, job, stages, offset, today)
     except Exception as error:  # a defect met on one row must not stop the other rows
         problem = f"this row could not be read ({type(error).__name__}); nothing is sent for it"
         return unreadable_row(table, row, columns, [problem])

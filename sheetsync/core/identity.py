@@ -348,7 +348,10 @@ def parse_moment(
     return int((datetime(day.year, day.month, day.day, tzinfo=UTC) - utc_offset).timestamp())
 
 
-def normalise_date_of_birth(cell: object, date_order: str = "mdy") -> Normalised:
+def normalise_date_of_birth(
+    cell: object, date_order: str = "mdy", today: date | None = None
+) -> Normalised:
+    """`today` (when known) drops a birthday in the future: a typo, not a person."""
     text = _text(cell)
     if not text:
         return Normalised()
@@ -357,6 +360,8 @@ def normalise_date_of_birth(cell: object, date_order: str = "mdy") -> Normalised
     day = parse_date(cell, date_order)
     if day is None or not 1900 <= day.year <= 2100:
         return _one(None, f"date of birth {_shown(text)} is not a date (write e.g. 1997-02-16)")
+    if today is not None and day > today:
+        return _one(None, f"date of birth {_shown(text)} is in the future; not sent")
     return _one(day.strftime("%Y%m%d"))
 
 

@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import zip_longest
 from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -202,6 +202,7 @@ def parse_row(
     job: JobConfig,
     stages: list[Stage],
     offset: timedelta,
+    today: date | None = None,
 ) -> Lead | None:
     data_columns = [*columns.fields.values(), *columns.stage_columns.values()]
     if all(_blank(table.cell(column, row)) for column in data_columns):
@@ -213,7 +214,7 @@ def parse_row(
         problems.append(f"{job.columns.created_at} {quoted(created_cell)} is not a date")
     reached = _reached_stages(table, row, columns, job, stages, created_at, offset, problems)
     cells = {name: _cell(table, columns, name, row) for name in IDENTITY_FIELDS}
-    who = parse_identity(cells, job)
+    who = parse_identity(cells, job, today)
     return Lead(
         row=row,
         key=key_text(table.cell(columns.key, row)),
@@ -281,9 +282,11 @@ def identity_hash(table: Table, columns: ColumnMap, row: int) -> int | None:
     return None if all(_blank(cell) for cell in cells) else hash(cells)
 
 
-def parse_identity(cells: Mapping[str, Scalar], job: JobConfig) -> Identity:
+def parse_identity(
+    cells: Mapping[str, Scalar], job: JobConfig, today: date | None = None
+) -> Identity:
     problems: list[str] = []
-    user_data = _user_data(cells, job, problems)
+    user_data = _user_data(cells, job, problems, today)
     lead_id, lead_problem = identity.lead_id_from_cell(cells["lead_id"])
     if lead_problem:
         problems.append(lead_problem)
@@ -304,7 +307,7 @@ def key_text(value: Scalar) -> str:
 
 
 def _user_data(
-    cells: Mapping[str, Scalar], job: JobConfig, problems: list[str]
+    cells: Mapping[str, Scalar], job: JobConfig, problems: list[str], today: date | None
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     cell = cells.__getitem__
     country = identity.normalise_country(cell("country"))
@@ -316,7 +319,7 @@ def _user_data(
         "ph": identity.normalise_phone(cell("phone"), job.default_country, row_country),
         "fn": identity.normalise_name(cell("first_name")),
         "ln": identity.normalise_name(cell("last_name")),
-        "db": identity.normalise_date_of_birth(cell("date_of_birth"), job.date_order),
+        "db": identity.normalise_date_of_birth(cell("date_of_birth"), job.date_order, today),
         "ge": identity.normalise_gender(cell("gender")),
         "ct": identity.normalise_city(cell("city")),
         "st": identity.normalise_state(cell("state"), row_country or job.default_country),
