@@ -152,3 +152,47 @@ def test_the_state_location_is_checked_and_never_taken_over(
     assert check.returncode == 0, check.stdout
     assert f"state file    {tmp_path / 'new' / 's.db'} is writable" in check.stdout
     assert not (tmp_path / "new").exists()  # check creates nothing
+
+
+def test_resend_records_before_it_sends_and_needs_a_state_file(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    from support import TOKEN
+
+    from sheetsync.emulator import GraphFault
+
+    seed(emulators)
+    missing = write_config(tmp_path / "m.yaml", config_dict(emulators, tmp_path / "none.db"))
+    refused = run_cli("resend", "--config", str(missing), "--job", "sales", "--lead", "x")
+    assert refused.returncode == 1
+    assert "no state file at" in refused.stderr
+    assert not (tmp_path / "none.db").exists()
+
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
+    assert run_cli("once", "--config", str(config)).returncode == 0
+    key = next(
+        row[8] for row in emulators.sheets.worksheet("sheet1", "Leads").rows if row[0] == "Bob"
+    )
+    emulators.graph.inject(GraphFault(500, delay=1.5))  # the request is in flight a while
+    before = emulators.graph.requests
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sheetsync", "resend", "--config", str(config),
+         "--job", "sales", "--lead", str(key), "--event", "QualifiedLead"],
+        env={**os.environ, "META_ACCESS_TOKEN": TOKEN},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while emulators.graph.requests == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with sqlite3.connect(tmp_path / "s.db") as db:  # Meta has not answered yet
+        in_flight = db.execute("SELECT event_name, outcome FROM resends").fetchall()
+    assert in_flight == [("QualifiedLead", "pending")]
+    out, _ = process.communicate(timeout=60)
+    assert "QualifiedLead: sent" in out
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        assert db.execute("SELECT outcome FROM resends").fetchall() == [("sent",)]
