@@ -286,3 +286,30 @@ def test_http_control_api(emulators: Emulators) -> None:
 def test_a_number_too_large_for_a_double_stays_text(emulators: Emulators) -> None:
     sheet = emulators.sheets.seed("s", "Leads", [["Value"], ["1E400"], ["1E300"]])
     assert sheet.displayed() == [["Value"], ["1E400"], ["1E+300"]]
+
+
+def test_typed_percents_amounts_and_formulas_read_as_sheets_computes_them(
+    emulators: Emulators,
+    gspread_client,  # type: ignore[no-untyped-def]
+) -> None:
+    emulators.sheets.seed(
+        "s",
+        "Leads",
+        [
+            ["Typed"],
+            ["50%"],
+            ["$1,200"],
+            ["-$5.50"],
+            ["=2*600"],
+            ["=VLOOKUP(A1,B:C,2)"],
+            ["12.5 %"],
+        ],
+        time_zone="Europe/Paris",
+    )
+    sheet = gspread_client.open_by_key("s").worksheet("Leads")
+    assert sheet.get("A2:A7", value_render_option="UNFORMATTED_VALUE") == [
+        [0.5], [1200], [-5.5], [1200], ["#NAME?"], [0.125],
+    ]  # fmt: skip
+    assert sheet.get("A2:A7") == [["50%"], ["$1,200"], ["-$5.50"], ["1200"], ["#NAME?"], ["12.5 %"]]
+    metadata = gspread_client.http_client.fetch_sheet_metadata("s")
+    assert metadata["properties"]["timeZone"] == "Europe/Paris"

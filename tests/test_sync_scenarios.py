@@ -585,3 +585,27 @@ def test_a_big_change_is_taken_over_several_cycles(
     emulators.sheets.reset_counts()
     sync.run_once()
     assert dict(emulators.sheets.counts) == {"read": 1}  # and then it is quiet
+
+
+def test_typed_dates_are_read_in_the_sheets_time_zone_and_typed_amounts_as_numbers(
+    emulators: Emulators, tmp_path: Path, clock: Clock
+) -> None:
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [
+            HEADER,
+            ["Ann", "ann@example.com", "", "", "", "2026-11-22 06:30", "Won", "$1,200"],
+            ["Bob", "bob@example.com", "", "", "", "2026-11-22 06:30", "Won", "=2*600"],
+        ],
+        time_zone="America/New_York",  # UTC−5 in November
+    )
+    runtime(emulators, tmp_path, clock).run_once()
+    events = emulators.graph.events()
+    assert {e["event_time"] for e in events if e["event_name"] == "Lead"} == {
+        int(at("2026-11-22T11:30:00"))
+    }
+    assert [e["custom_data"]["value"] for e in events if e["event_name"] == "Purchase"] == [
+        1200,
+        1200,
+    ]

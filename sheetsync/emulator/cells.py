@@ -38,7 +38,27 @@ class DateCell:
         return moment.strftime(self.pattern)
 
 
-CellValue = str | float | bool | DateCell | None
+@dataclass(frozen=True)
+class ShownNumber:
+    """A number typed with a format (`50%`, `$1,200`): Sheets keeps the number and shows the
+    format, so UNFORMATTED_VALUE reads 0.5 and 1200."""
+
+    number: float
+    shown: str
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula and the value Sheets computed for it: the API returns the value (the formula
+    only with valueRenderOption=FORMULA, which sheetsync never asks for)."""
+
+    text: str
+    value: float | str | bool
+
+
+CellValue = str | float | bool | DateCell | ShownNumber | Formula | None
+_PERCENT = re.compile(r"^([+-]?\d[\d,]*(?:\.\d+)?)\s*%$")
+_DOLLARS = re.compile(r"^([+-]?)\$(\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:\.\d+)?)$")
 
 
 def round_like_sheets(number: float) -> float:
@@ -58,6 +78,13 @@ def typed(text: str) -> CellValue:
     if text.startswith("'"):
         return text[1:]
     stripped = text.strip()
+    if stripped.startswith("="):
+        return Formula(stripped, _evaluate(stripped))
+    if percent := _PERCENT.match(stripped):
+        return ShownNumber(float(percent.group(1).replace(",", "")) / 100, stripped)
+    if dollars := _DOLLARS.match(stripped):
+        amount = float(dollars.group(2).replace(",", ""))
+        return ShownNumber(-amount if dollars.group(1) == "-" else amount, stripped)
     if _NUMBER.match(stripped) and math.isfinite(float(stripped)):
         return round_like_sheets(float(stripped))  # 1E400 overflows: Sheets keeps it as text
     if stripped.upper() in ("TRUE", "FALSE"):
@@ -96,9 +123,25 @@ def format_number(number: float) -> str:
     return f"{number:.10g}"
 
 
+def _evaluate(formula: str) -> float | str:
+    """What Sheets shows for a formula: plain arithmetic is computed; anything else the emulator
+    cannot compute shows as Sheets' #NAME? (what an unknown function gives)."""
+    expression = formula[1:].strip()
+    if re.fullmatch(r"[\d\s.+\-*/()]+", expression):
+        try:
+            return float(eval(expression, {"__builtins__": {}}, {}))  # noqa: S307 (digits and operators only)
+        except (SyntaxError, ZeroDivisionError, ValueError):
+            return "#ERROR!"
+    return "#NAME?"
+
+
 def formatted(value: CellValue) -> str:
     if value is None:
         return ""
+    if isinstance(value, ShownNumber):
+        return value.shown
+    if isinstance(value, Formula):
+        return formatted(value.value)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
@@ -112,6 +155,10 @@ def unformatted(value: CellValue, dates_as_strings: bool) -> object:
     """UNFORMATTED_VALUE: JSON numbers and booleans; dates as serials or text."""
     if value is None:
         return ""
+    if isinstance(value, ShownNumber):
+        return _json_number(value.number)
+    if isinstance(value, Formula):
+        return unformatted(value.value, dates_as_strings)
     if isinstance(value, DateCell):
         return value.formatted() if dates_as_strings else _json_number(value.serial)
     if isinstance(value, float):

@@ -222,12 +222,16 @@ class SheetsEmulator:
         *,
         rows: int | None = None,
         columns: int | None = None,
+        time_zone: str | None = None,
     ) -> Worksheet:
-        """Fill a worksheet as if a person had typed each cell."""
+        """Fill a worksheet as if a person had typed each cell; `time_zone` is the spreadsheet's
+        (File → Settings), in which typed dates are read."""
         with self.lock:
             book = self.spreadsheets.setdefault(
                 spreadsheet_id, Spreadsheet(spreadsheet_id, f"Leads {spreadsheet_id}")
             )
+            if time_zone is not None:
+                book.time_zone = time_zone
             book.sheets = [sheet for sheet in book.sheets if sheet.title != worksheet]
             typed_rows = list(typed_rows)
             width = max((len(row) for row in typed_rows), default=0)
@@ -563,7 +567,12 @@ class SheetsEmulator:
                 )
                 return Reply(200, {"values": shown})
         if action == "seed":
-            self.seed(body["spreadsheet"], body["worksheet"], body["rows"])
+            self.seed(
+                body["spreadsheet"],
+                body["worksheet"],
+                body["rows"],
+                time_zone=body.get("time_zone"),
+            )
             return Reply(200, {})
         if action == "fault":
             self.inject(
