@@ -406,3 +406,26 @@ def test_a_birthday_in_the_future_is_dropped_with_a_problem() -> None:
     future = identity.normalise_date_of_birth("2027-01-01", "mdy", today)
     assert future.values == ()
     assert future.problems == ("date of birth '2027-01-01' is in the future; not sent",)
+
+
+PLACEHOLDER_CELLS = ["N/A", "n/a", "-", "none", "Unknown", "NULL", "?", " — ", "n.a.", "TBD"]
+
+
+@pytest.mark.parametrize("field", sorted(NORMALISERS))
+@pytest.mark.parametrize("cell", PLACEHOLDER_CELLS)
+def test_placeholders_are_empty_in_every_field(field: str, cell: str) -> None:
+    assert NORMALISERS[field](cell, "US") == Normalised()
+
+
+@given(
+    st.sampled_from(sorted(NORMALISERS)),
+    st.sampled_from(PLACEHOLDER_CELLS),
+    st.sampled_from(["", " ", "  "]),
+)
+def test_a_placeholder_is_never_hashed(field: str, cell: str, padding: str) -> None:
+    assert NORMALISERS[field](padding + cell.upper() + padding, None).values == ()
+
+
+def test_placeholders_leave_lead_ids_and_click_ids_empty() -> None:
+    assert identity.lead_id_from_cell("N/A") == (None, None)
+    assert identity.click_id_from_cell("-") == identity.ClickId()

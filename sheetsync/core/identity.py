@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import phonenumbers
 import pycountry
 
-from sheetsync.core.text import cell_text, quoted
+from sheetsync.core.text import cell_text, is_placeholder, quoted
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -56,7 +56,9 @@ def hashed(value: str) -> str:
 
 
 def _text(cell: object) -> str:
-    return unicodedata.normalize("NFC", cell_text(cell))
+    """The cell as text to normalise; a placeholder (`N/A`, `-`, `unknown`) is an empty cell."""
+    text = unicodedata.normalize("NFC", cell_text(cell))
+    return "" if is_placeholder(text) else text
 
 
 def _pieces(cell: object) -> list[str]:
@@ -416,6 +418,8 @@ def lead_id_from_cell(cell: object) -> tuple[int | None, str | None]:
             f"lead id {_format_float(cell)} lost digits because Sheets stored it as a number; {advice}",
         )
     text = re.sub(r"\s", "", _text(cell))
+    if not text:
+        return None, None  # blank, or a placeholder such as N/A
     text = re.sub(r"^l:", "", text, flags=re.IGNORECASE)
     if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", text):
         return None, f"lead id {text} was rounded by Sheets (scientific notation); {advice}"
@@ -437,8 +441,8 @@ _FBCLID_IN_URL = re.compile(r"[?&#]fbclid=([^&#\s]+)")
 def click_id_from_cell(cell: object) -> ClickId:
     """A bare fbclid, a landing-page URL with fbclid=, or a ready fb.1.… value (kept byte for byte)."""
     text = str(cell).strip() if not isinstance(cell, bool) else ""
-    if not text:
-        return ClickId()
+    if not text or is_placeholder(text):
+        return ClickId()  # kept byte for byte otherwise: not NFC-normalised like other fields
     if text.startswith("fb."):
         if _FB_VALUE.match(text):
             return ClickId(fbc=text)

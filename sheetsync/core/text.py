@@ -39,3 +39,15 @@ def clipped(text: str, limit: int = MAX_STATUS_LENGTH) -> str:
     """A text sheetsync writes, kept to one line and under `limit` characters."""
     text = " ".join(_UNPRINTABLE.sub(" ", text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# What people type for "nothing here": never a value to hash (docs/META_CAPI.md, "Identifiers").
+PLACEHOLDERS = frozenset(
+    {"n/a", "na", "n.a.", "n.a", "none", "null", "nil", "unknown", "unk", "not available",
+     "not applicable", "no data", "tbd", "-", "--", "---", "—", "–", "?", "??", "???", "."}
+)  # fmt: skip
+
+
+def is_placeholder(text: str) -> bool:
+    """`N/A`, `-`, `unknown`, `?` and the like: an empty cell in disguise."""
+    return fold(text) in PLACEHOLDERS
