@@ -429,3 +429,68 @@ def test_a_placeholder_is_never_hashed(field: str, cell: str, padding: str) -> N
 def test_placeholders_leave_lead_ids_and_click_ids_empty() -> None:
     assert identity.lead_id_from_cell("N/A") == (None, None)
     assert identity.click_id_from_cell("-") == identity.ClickId()
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "john_smith@gmail.com\u200b",
+        "\ufeffjohn_smith@gmail.com",
+        "john\u200b_smith@gmail.com",
+        "\u00a0John_Smith@Gmail.com\u00a0",
+        "MAILTO:john_smith@gmail.com",
+        "Mailto:John_Smith@gmail.com",
+        "john_smith@gm\u00adail.com",
+    ],
+)
+def test_emails_with_invisible_characters_or_mailto(cell: str) -> None:
+    assert identity.normalise_email(cell) == Normalised(("john_smith@gmail.com",))
+
+
+@pytest.mark.parametrize(
+    ("cell", "why"),
+    [
+        ("john@gmail..com", "two dots in a row"),
+        ("john..smith@gmail.com", "two dots in a row"),
+        (".john@gmail.com", "a dot at an end"),
+        ("john@gmail.c", "'.c' is not a top-level domain"),
+        ("john@gmail.c0m", "'.c0m' is not a top-level domain"),
+        ("john@-gmail.com", "its domain is malformed"),
+    ],
+)
+def test_undeliverable_emails_are_not_sent(cell: str, why: str) -> None:
+    result = identity.normalise_email(cell)
+    assert result.values == ()
+    assert len(result.problems) == 1 and why in result.problems[0]
+    assert result.problems[0].startswith("email cannot receive mail (")
+
+
+@given(
+    st.sampled_from(["\u200b", "\ufeff", "\u00a0", "\u200d", "\u2060"]),
+    st.integers(0, len("john_smith@gmail.com")),
+)
+def test_an_invisible_character_anywhere_changes_nothing(char: str, at: int) -> None:
+    email = "john_smith@gmail.com"
+    assert identity.normalise_email(email[:at] + char + email[at:]).values == (email,)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "+1 650 555 1212 (mobile)",
+        "+1 650 555 1212 mob.",
+        "+1 650 555 1212 cell",
+        "+1 650-555-1212 [work]",
+        "+1 650 555 1212 - home",
+        "+1 650 555 1212 ext. 12",
+        "+1 650 555 1212 x12",
+        "Mobile: +1 650 555 1212",
+    ],
+)
+def test_phones_with_a_label_or_extension(cell: str) -> None:
+    assert identity.normalise_phone(cell, "US") == Normalised(("16505551212",))
+
+
+@given(st.sampled_from(["(mobile)", "mob.", "cell", "[work]", "- home", "ext. 12", "Office"]))
+def test_a_trailing_label_never_makes_a_number_unreadable(label: str) -> None:
+    assert identity.normalise_phone(f"(650) 555-1212 {label}", "US").values == ("16505551212",)

@@ -74,12 +74,29 @@ def _one(value: str | None, problem: str | None = None) -> Normalised:
 # --- email and phone ------------------------------------------------------------
 # Problems about emails and phones never quote the value: the row shows it already,
 # and these texts also reach logs, where raw personal data must never appear.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00a0\u202f\u00ad]")
+_MAILTO = re.compile(r"^mailto:", re.IGNORECASE)
+
+
 def _email_flaw(email: str) -> str:
     if email.count("@") != 1:
         return "it needs exactly one @"
     if " " in email:
         return "it has a space in it"
     return "the part after @ needs a domain such as example.com"
+
+
+def _undeliverable(email: str) -> str | None:
+    """Why mail could not reach this syntactically valid address, if it could not."""
+    local, domain = email.rsplit("@", 1)
+    if ".." in local or ".." in domain or local.startswith(".") or local.endswith("."):
+        return "it has two dots in a row or a dot at an end"
+    labels = domain.split(".")
+    if any(not label or label.startswith("-") or label.endswith("-") for label in labels):
+        return "its domain is malformed"
+    if len(labels[-1]) < 2 or (not labels[-1].isalpha() and not labels[-1].startswith("xn--")):
+        return f"'.{labels[-1]}' is not a top-level domain"
+    return None
 
 
 def normalise_email(cell: object) -> Normalised:
@@ -89,11 +106,14 @@ def normalise_email(cell: object) -> Normalised:
         if is_sha256(piece):
             values.append(piece.lower())
             continue
-        email = piece.removeprefix("mailto:").strip().lower()
-        if _EMAIL.match(email):
-            values.append(email)
-        else:
+        # Invisible characters ride along when addresses are copied from mail or web pages.
+        email = _MAILTO.sub("", _INVISIBLE.sub("", piece)).strip().lower()
+        if not _EMAIL.match(email):
             problems.append(f"email is not a valid address ({_email_flaw(email)})")
+        elif flaw := _undeliverable(email):
+            problems.append(f"email cannot receive mail ({flaw}); not sent")
+        else:
+            values.append(email)
     return Normalised(tuple(dict.fromkeys(values)), tuple(problems))
 
 
@@ -115,9 +135,17 @@ def normalise_phone(
     return Normalised(tuple(dict.fromkeys(values)), tuple(problems))
 
 
+# A label after the number: "(mobile)", "mob.", "cell", "- work", "[home]".
+_PHONE_LABEL = re.compile(
+    r"[\s,;/\-]*[(\[]?\s*(mobile|mob|cell|cellular|work|home|office|whatsapp|landline|"
+    r"private|tel|phone)\.?\s*[)\]]?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _phone(text: str, region: str | None) -> tuple[str | None, str | None]:
     cleaned = re.sub(r"^(tel|phone|ph|mobile|cell)\s*[:.]?\s*", "", text, flags=re.IGNORECASE)
-    cleaned = cleaned.strip()
+    cleaned = _PHONE_LABEL.sub("", cleaned).strip()
     if cleaned.startswith("00"):
         cleaned = "+" + cleaned[2:]
     # An extension is not part of the number Meta matches; keep it out of the digit count.
