@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -494,3 +494,53 @@ def test_phones_with_a_label_or_extension(cell: str) -> None:
 @given(st.sampled_from(["(mobile)", "mob.", "cell", "[work]", "- home", "ext. 12", "Office"]))
 def test_a_trailing_label_never_makes_a_number_unreadable(label: str) -> None:
     assert identity.normalise_phone(f"(650) 555-1212 {label}", "US").values == ("16505551212",)
+
+
+@pytest.mark.parametrize(
+    ("cell", "order", "hashed_value"),
+    [
+        ("31.01.1990", "mdy", "19900131"),  # dotted day-first: a 31st month does not exist
+        ("31-Jan-1990", "mdy", "19900131"),
+        ("Sept 5, 1988", "mdy", "19880905"),
+        ("5 September 1988", "dmy", "19880905"),
+        ("September 5th, 1988", "mdy", "19880905"),
+        ("5. Sep. 1988", "dmy", "19880905"),
+        ("16/02/1997", "mdy", "19970216"),  # day above 12: only one reading
+        ("02/16/1997", "dmy", "19970216"),
+        ("03/04/1997", "mdy", "19970304"),  # truly ambiguous: the job's order
+        ("03/04/1997", "dmy", "19970403"),
+        ("1990-01-31T00:00:00Z", "mdy", "19900131"),
+        ("1990-01-31T00:00:00+02:00", "dmy", "19900131"),
+        ("1990-01-31 08:15", "mdy", "19900131"),
+        ("29.02.1992", "dmy", "19920229"),  # a leap day
+        ("19970216", "mdy", "19970216"),
+        ("1997/02/16", "mdy", "19970216"),
+        ("2/16/97", "mdy", "19970216"),
+    ],
+)
+def test_dates_of_birth_as_people_write_them(cell: str, order: str, hashed_value: str) -> None:
+    assert identity.normalise_date_of_birth(cell, order).values == (hashed_value,)
+
+
+@pytest.mark.parametrize("cell", ["29.02.1991", "31/02/1990", "Jan Feb 1990", "13/13/1990", "1990"])
+def test_impossible_dates_of_birth_are_problems(cell: str) -> None:
+    result = identity.normalise_date_of_birth(cell, "mdy")
+    assert result.values == () and result.problems
+
+
+@given(
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2025, 12, 31)),
+    st.sampled_from(["mdy", "dmy"]),
+)
+def test_any_date_written_in_a_common_way_reads_back(day: date, order: str) -> None:
+    expected = (day.strftime("%Y%m%d"),)
+    month_name = day.strftime("%B")
+    for written in (
+        day.isoformat(),
+        f"{day.day} {month_name} {day.year}",
+        f"{month_name[:3]} {day.day}, {day.year}",
+        f"{day.day:02d}.{day.month:02d}.{day.year}"
+        if order == "dmy"
+        else f"{day.month:02d}/{day.day:02d}/{day.year}",
+    ):
+        assert identity.normalise_date_of_birth(written, order).values == expected, written

@@ -305,40 +305,82 @@ def normalise_zip(cell: object, country: str | None) -> Normalised:
 
 
 # --- dates, gender, ids -------------------------------------------------------------
-_DATE_FORMATS_MDY = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m.%d.%Y")
-_DATE_FORMATS_DMY = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
-_DATE_FORMATS_ANY = (
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%Y%m%d",
-    "%d %B %Y",
-    "%d %b %Y",
-    "%B %d %Y",
-    "%b %d %Y",
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_ISO_MOMENT = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[t ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:z|[+-]\d{2}:?\d{2})?$"
 )
+_NUMERIC = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})$")
+_WORDS = re.compile(r"[a-z]+\.?|\d+")
 
 
 def parse_date(cell: object, date_order: str = "mdy") -> date | None:
-    """A date as a sheet holds it: a serial day number, or text in a common format."""
+    """A date as a sheet holds it: a serial day number, or text in a common format.
+
+    ISO dates (with or without a time and zone), dates with a month name in any position, and
+    numeric dates with any of / . - between the parts. A numeric date that can only be read one
+    way (`16/02/1997`: there is no 16th month) is read that way; one that is truly ambiguous
+    (`03/04/1997`) follows the job's `date_order`."""
     if isinstance(cell, bool):
         return None
     if isinstance(cell, int | float):
         if 1 <= cell < 2958466:  # Sheets' serial range (1899-12-31 … 9999-12-31)
             return _SHEETS_EPOCH + timedelta(days=int(cell))
         return None
-    text = " ".join(_text(cell).replace(",", ", ").split()).replace(" ,", ",")
-    ordered = _DATE_FORMATS_MDY if date_order == "mdy" else _DATE_FORMATS_DMY
-    for fmt in _DATE_FORMATS_ANY + ordered:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    text = _text(cell).strip().lower()
+    if iso := _ISO_MOMENT.match(text):
+        return _date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+    if re.fullmatch(r"\d{8}", text):
+        return _date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    if numeric := _NUMERIC.match(text):
+        first, second, third = (int(part) for part in numeric.groups())
+        return _numeric_date(first, second, third, date_order)
+    return _worded_date(text)
+
+
+def _numeric_date(first: int, second: int, third: int, date_order: str) -> date | None:
+    if first > 31:  # 1997/02/16: year first
+        return _date(first, second, third)
+    year = third + (2000 if third < 30 else 1900) if third < 100 else third
+    month_first = _date(year, first, second)
+    day_first = _date(year, second, first)
+    if month_first and day_first:
+        return month_first if date_order == "mdy" else day_first
+    return month_first or day_first  # only one reading is a date
+
+
+def _worded_date(text: str) -> date | None:
+    """`31-Jan-1990`, `Sept 5, 1988`, `5 September 1988`: a month name in any position."""
+    words = _WORDS.findall(text)
+    months = [_MONTHS[w.rstrip(".")] for w in words if w.rstrip(".") in _MONTHS]
+    numbers = [int(w) for w in words if w.isdigit()]
+    others = [w for w in words if not w.isdigit() and w.rstrip(".") not in _MONTHS]
+    if (
+        len(months) != 1
+        or len(numbers) != 2
+        or any(w not in ("st", "nd", "rd", "th", "of") for w in others)
+    ):
+        return None
+    day, year = sorted(numbers, key=lambda n: n > 31)
+    return _date(year, months[0], day) if year > 31 else None
+
+
+def _date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
 
 
 def parse_moment(
