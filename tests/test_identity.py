@@ -544,3 +544,66 @@ def test_any_date_written_in_a_common_way_reads_back(day: date, order: str) -> N
         else f"{day.month:02d}/{day.day:02d}/{day.year}",
     ):
         assert identity.normalise_date_of_birth(written, order).values == expected, written
+
+
+FBCLID = "IwAR2xY-zAbC_123"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        FBCLID,
+        f"fbclid={FBCLID}",
+        f"https://shop.example/landing?utm_source=fb&fbclid={FBCLID}",
+        f"https://shop.example/landing?fbclid={FBCLID.replace('-', '%2D')}",  # encoded once
+        f"https://shop.example/landing?fbclid={FBCLID.replace('-', '%252D')}",  # twice
+        f"https%3A%2F%2Fshop.example%2Flanding%3Fa%3D1%26fbclid%3D{FBCLID}",  # the whole URL
+        f"https://shop.example/#fbclid={FBCLID}",
+    ],
+)
+def test_click_ids_however_they_were_pasted(cell: str) -> None:
+    assert identity.click_id_from_cell(cell) == identity.ClickId(fbclid=FBCLID)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "fb.1.1700000000000.IwAR2xYzAbC",
+        "fb.1.1700000000.IwAR2xYzAbC",  # creation time in seconds: Meta's tooling wrote these
+        "fb.2.1700000000000.IwAR2xY-zAbC.AbCd",
+    ],
+)
+def test_a_ready_fbc_is_kept_byte_for_byte(cell: str) -> None:
+    assert identity.click_id_from_cell(cell) == identity.ClickId(fbc=cell)
+
+
+@pytest.mark.parametrize(
+    ("cell", "why"),
+    [
+        ("https://shop.example/landing?utm_source=fb", "has no fbclid= in it"),
+        ("https%3A%2F%2Fshop.example%2Flanding", "has no fbclid= in it"),
+        ("fb.1.17.x", "looks like an fbc value but is badly formed"),
+        ("call me", "is not an fbclid"),
+    ],
+)
+def test_what_is_not_a_click_id_is_refused_with_a_reason(cell: str, why: str) -> None:
+    result = identity.click_id_from_cell(cell)
+    assert (result.fbc, result.fbclid) == (None, None)
+    assert len(result.problems) == 1 and why in result.problems[0]
+
+
+@given(
+    st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        min_size=8,
+        max_size=40,
+    ),
+    st.integers(0, 2),
+)
+def test_an_fbclid_survives_any_depth_of_url_encoding(fbclid: str, depth: int) -> None:
+    from urllib.parse import quote
+
+    url = f"https://shop.example/p?x=1&fbclid={fbclid}"
+    for _ in range(depth):
+        url = quote(url, safe="")
+    assert identity.click_id_from_cell(url).fbclid == fbclid

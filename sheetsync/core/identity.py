@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import unquote
 
 import phonenumbers
 import pycountry
@@ -504,8 +505,10 @@ def _format_float(value: float) -> str:
     return f"{value:.6g}".upper().replace("E+", "E+")
 
 
-_FB_VALUE = re.compile(r"^fb\.\d+\.\d{13}\.[^.\s]+(\.[A-Za-z0-9_-]+)?$")
-_FBCLID_IN_URL = re.compile(r"[?&#]fbclid=([^&#\s]+)")
+# fb.<subdomain index>.<creation time>.<fbclid>: the time in milliseconds (13 digits), or in
+# seconds (10), which Meta's own tooling wrote for years; either is kept byte for byte.
+_FB_VALUE = re.compile(r"^fb\.\d+\.(\d{13}|\d{10})\.[^.\s]+(\.[A-Za-z0-9_-]+)?$")
+_FBCLID_IN_URL = re.compile(r"(?:^|[?&#])fbclid=([^&#\s]+)")
 
 
 def click_id_from_cell(cell: object) -> ClickId:
@@ -522,14 +525,25 @@ def click_id_from_cell(cell: object) -> ClickId:
                 "(expected fb.1.<13-digit milliseconds>.<fbclid>)",
             )
         )
-    found = _FBCLID_IN_URL.search(text)
+    found = _FBCLID_IN_URL.search(_decoded(text))
     if found:
-        text = found.group(1)
-    elif "://" in text or "?" in text:
+        text = _decoded(found.group(1))
+    elif "://" in text or "?" in text or "%3a%2f%2f" in text.lower():
         return ClickId(problems=(f"click id: the link {_shown(text)} has no fbclid= in it",))
     if re.search(r"[\s.]", text) or len(text) < 8:
         return ClickId(problems=(f"click id {_shown(text)} is not an fbclid",))
     return ClickId(fbclid=text)
+
+
+def _decoded(text: str) -> str:
+    """Undo percent-encoding, once or twice (a landing URL pasted from an ad report is often
+    encoded as a whole, and its fbclid again inside it), until nothing changes."""
+    for _ in range(3):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
 
 
 def build_fbc(fbclid: str, click_time_ms: int) -> str:
