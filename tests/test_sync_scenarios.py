@@ -355,7 +355,8 @@ def test_only_status_columns_are_touched(
 
 
 def test_status_text_is_written_raw(emulators: Emulators, tmp_path: Path, clock: Clock) -> None:
-    seed(emulators, [lead_row("Ann", '=HYPERLINK("x")')])
+    # Typed with a leading ' the cell holds the text itself (typed bare, Sheets would compute it).
+    seed(emulators, [lead_row("Ann", """'=HYPERLINK("x")""")])
     runtime(emulators, tmp_path, clock).run_once()
     stored = emulators.sheets.worksheet("sheet1", "Leads")
     status_column = stored.find_column("Sync Status")
