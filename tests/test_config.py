@@ -95,8 +95,17 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 
 
 def test_example_config_is_valid() -> None:
-    config = config_file.load(Path(__file__).parent.parent / "config.example.yaml")
+    example = Path(__file__).parent.parent / "config.example.yaml"
+    config = config_file.load(example)
     assert config.jobs[0].name == "sales"
+    # A value applies to the stage it is configured for: a lead that arrives already Won must
+    # not send the deal value with its Lead event; and under systemd the state goes to
+    # StateDirectory=, so the example leaves state_path out.
+    job = config.jobs[0]
+    lead = funnel(job)[0]
+    assert (job.columns.value, lead.value, lead.value_column) == (None, None, None)
+    assert "state_path" not in config.model_fields_set
+    assert "\n# state_path:" in example.read_text()
 
 
 def test_the_state_file_lives_in_systemds_state_directory(
