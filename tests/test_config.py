@@ -104,7 +104,6 @@ def test_example_config_is_valid() -> None:
     job = config.jobs[0]
     lead = funnel(job)[0]
     assert (job.columns.value, lead.value, lead.value_column) == (None, None, None)
-    assert "state_path" not in config.model_fields_set
     assert "\n# state_path:" in example.read_text()
 
 
