@@ -607,3 +607,32 @@ def test_an_fbclid_survives_any_depth_of_url_encoding(fbclid: str, depth: int) -
     for _ in range(depth):
         url = quote(url, safe="")
     assert identity.click_id_from_cell(url).fbclid == fbclid
+
+
+@pytest.mark.parametrize(
+    ("cell", "country", "code"),
+    [
+        ("Ontario", "CA", "on"),
+        ("Québec", "CA", "qc"),
+        ("Quebec", None, "qc"),
+        ("Ontario", "US", "on"),  # a US default country still reads a Canadian province
+        ("British Columbia", "US", "bc"),
+        ("Washington D.C.", "US", "dc"),
+        ("District of Columbia", None, "dc"),
+        ("Washington", "US", "wa"),
+        ("NY", "US", "ny"),
+        ("Bavaria", "DE", "bavaria"),  # outside North America: lower case, no punctuation
+    ],
+)
+def test_states_and_provinces(cell: str, country: str | None, code: str) -> None:
+    assert identity.normalise_state(cell, country) == Normalised((code,))
+
+
+@pytest.mark.parametrize(
+    ("cell", "code"),
+    [("Female", "f"), ("weiblich", "f"), ("Mujer", "f"), ("M", "m"), ("Männlich", "m"),
+     ("masculino", "m"), ("w", None), ("x", None), ("diverse", None)],
+)  # fmt: skip
+def test_gender_words(cell: str, code: str | None) -> None:
+    assert identity.normalise_gender(cell).values == ((code,) if code else ())
+    assert identity.normalise_gender(cell).problems == ()  # other answers are simply not sent

@@ -268,6 +268,13 @@ def normalise_country(cell: object) -> Normalised:
     return _one(code, None if code else f"country {_shown(text)} is not a country name or code")
 
 
+_STATE_ALIASES = {
+    "washington dc": "dc", "washington d c": "dc", "d c": "dc", "district of columbia": "dc",
+    "quebec": "qc", "province of quebec": "qc", "nfld": "nl", "newfoundland": "nl",
+    "pei": "pe", "p e i": "pe", "yukon territory": "yt",
+}  # fmt: skip
+
+
 def normalise_state(cell: object, country: str | None) -> Normalised:
     """US states and Canadian provinces → 2-letter code; elsewhere lower case without punctuation."""
     text = _text(cell)
@@ -277,7 +284,13 @@ def normalise_state(cell: object, country: str | None) -> Normalised:
         return _one(text.lower())
     plain = " ".join(_without_punctuation(text.lower()).split())
     wanted = _without_accents(plain)
-    for region in [country.upper()] if country else ["US", "CA"]:
+    if wanted in _STATE_ALIASES and (country or "US").upper() in ("US", "CA"):
+        return _one(_STATE_ALIASES[wanted])
+    # North America shares one list: a job whose default is US still reads "Ontario" as ON.
+    regions = [country.upper()] if country else []
+    if not country or country.upper() in ("US", "CA"):
+        regions += [region for region in ("US", "CA") if region not in regions]
+    for region in regions:
         for subdivision in pycountry.subdivisions.get(country_code=region) or []:
             short = subdivision.code.split("-")[1].lower()
             if wanted in (short, _without_accents(subdivision.name.lower())):
@@ -438,21 +451,20 @@ def normalise_date_of_birth(
     return _one(day.strftime("%Y%m%d"))
 
 
+# Meta takes f or m. Words that say one of them plainly are read; "w" is not (woman in some
+# languages, "weiblich"/"wife"/"widow" guesses in others): dropped rather than guessed.
 _GENDERS = {
-    "f": "f",
-    "female": "f",
-    "woman": "f",
-    "w": "f",
-    "femme": "f",
-    "mujer": "f",
-    "frau": "f",
-    "m": "m",
-    "male": "m",
-    "man": "m",
-    "homme": "m",
-    "hombre": "m",
-    "mann": "m",
-}
+    **dict.fromkeys(
+        ["f", "female", "woman", "femme", "féminin", "feminin", "mujer", "femenino", "frau",
+         "weiblich", "donna", "femmina", "feminino", "mulher", "vrouw", "kvinna", "kobieta"],
+        "f",
+    ),
+    **dict.fromkeys(
+        ["m", "male", "man", "homme", "masculin", "hombre", "masculino", "mann", "männlich",
+         "maennlich", "uomo", "maschio", "homem", "mężczyzna"],
+        "m",
+    ),
+}  # fmt: skip
 
 
 def normalise_gender(cell: object) -> Normalised:
