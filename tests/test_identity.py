@@ -636,3 +636,12 @@ def test_states_and_provinces(cell: str, country: str | None, code: str) -> None
 def test_gender_words(cell: str, code: str | None) -> None:
     assert identity.normalise_gender(cell).values == ((code,) if code else ())
     assert identity.normalise_gender(cell).problems == ()  # other answers are simply not sent
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [("Mary Jane", "mary jane"), ("Smith Jr.", "smith jr"), ("van der Berg", "van der berg"),
+     ("O'Brien", "obrien"), ("José", "josé"), ("  ANN  ", "ann")],
+)  # fmt: skip
+def test_names_keep_inner_spaces_and_letters(cell: str, value: str) -> None:
+    assert identity.normalise_name(cell).values == (value,)

@@ -185,3 +185,74 @@ def test_fbc_is_byte_identical_across_resends_and_later_stages(
     sync.run_once()
     fbcs = [e["user_data"]["fbc"] for e in emulators.graph.events()]
     assert fbcs == [f"fb.1.{int(NOW) * 1000}.IwAR_Case_Sensitive-9"] * 2
+
+
+def test_a_website_lead_reaches_meta_with_its_browser_keys_untouched(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    clock = Clock(NOW)
+    emulators.graph.clock = clock
+    agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"
+    header = [
+        "Email",
+        "Phone",
+        "Click",
+        "Created",
+        "Stage",
+        "Pixel Event",
+        "FBP",
+        "IP",
+        "UA",
+        "Page",
+        "Deal Value",
+    ]
+    emulators.sheets.seed(
+        "sheet1",
+        "Leads",
+        [
+            header,
+            ["'N/A", "'+1 (650) 555-1212 (mobile)",
+             "https%3A%2F%2Fshop.example%2Fp%3Ffbclid%3DIwAR2xY-zAbC",
+             day(NOW - 600), "Qualified", "'pixel-ev-123", "'fb.1.1700000000000.1234567890",
+             "'2001:DB8::1", f"'{agent}", "https://shop.example/p"],
+            ["MAILTO:Bad@Example..com", "", "'fb.1.1700000000.IwAR2xYzAbC", day(NOW - 600), "New",
+             "", "'not-a-cookie", "'999.1.1.1", "", ""],
+        ],
+    )  # fmt: skip
+    columns = {
+        "email": "Email", "phone": "Phone", "fbclid": "Click", "created_at": "Created",
+        "stage": "Stage", "event_id": "Pixel Event", "fbp": "FBP", "client_ip_address": "IP",
+        "client_user_agent": "UA", "event_source_url": "Page",
+    }  # fmt: skip
+    job = job_config(columns=columns, first_event_action_source="website")
+    (report,) = runtime(emulators, tmp_path, clock, jobs=[job]).run_once()
+    assert report.ok, report.error
+
+    received = emulators.graph.events()
+    assert not emulators.graph.rejected, emulators.graph.rejected
+    assert [(e["event_name"], e["event_id"]) for e in received][:1] == [("Lead", "pixel-ev-123")], (
+        received
+    )
+    lead = received[0]
+    assert lead["event_id"] == "pixel-ev-123"  # the pixel's id, verbatim: Meta deduplicates
+    assert lead["action_source"] == "website"
+    assert lead["event_source_url"] == "https://shop.example/p"
+    assert lead["user_data"] == {
+        "fbc": f"fb.1.{(int(NOW) - 600) * 1000}.IwAR2xY-zAbC",
+        "ph": [sha256("16505551212")],
+        "fbp": "fb.1.1700000000000.1234567890",
+        "client_ip_address": "2001:db8::1",
+        "client_user_agent": agent,
+    }
+    (qualified,) = [e for e in emulators.graph.events() if e["event_name"] == "QualifiedLead"]
+    assert qualified["action_source"] == "system_generated"  # later stages are CRM events
+    assert "event_source_url" not in qualified and qualified["event_id"] != "pixel-ev-123"
+    assert qualified["user_data"]["client_user_agent"] == agent
+
+    (second,) = [e for e in emulators.graph.events() if e["event_name"] == "Lead" and e is not lead]
+    assert second["user_data"] == {"fbc": "fb.1.1700000000.IwAR2xYzAbC"}  # seconds: kept as is
+    assert second["action_source"] == "system_generated"
+    problems = sheet_rows(emulators)[1]["Sync Status"]
+    assert "email cannot receive mail (it has two dots in a row" in problems
+    assert "fbp 'not-a-cookie' is not an _fbp cookie value" in problems
+    assert "client IP '999.1.1.1' is not an IPv4 or IPv6 address" in problems

@@ -196,3 +196,19 @@ def test_resend_records_before_it_sends_and_needs_a_state_file(
     assert "QualifiedLead: sent" in out
     with sqlite3.connect(tmp_path / "s.db") as db:
         assert db.execute("SELECT outcome FROM resends").fetchall() == [("sent",)]
+
+
+def test_check_warns_of_an_event_name_that_looks_like_a_typo(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    seed(emulators)
+    job = job_config(
+        stages={"New": "Lead", "Qualified": "QualifiedLead", "Won": "Purchse", "Booked": "schedule"}
+    )
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db", [job]))
+    check = run_cli("check", "--config", str(config))
+    assert check.returncode == 0, check.stdout  # a warning does not stop `ready`
+    assert "WRN  sales  event name" in check.stdout
+    assert "'Purchse' is not a Meta standard event; did you mean 'Purchase'?" in check.stdout
+    assert "'schedule' is not a Meta standard event; did you mean 'Schedule'?" in check.stdout
+    assert "QualifiedLead" not in check.stdout  # a custom stage name is fine

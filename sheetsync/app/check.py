@@ -13,6 +13,7 @@ from sheetsync.adapters.sqlite.database import location_problem
 from sheetsync.app.clients import meta_client
 from sheetsync.core.config import Config, JobConfig
 from sheetsync.core.errors import MissingColumns, TokenError
+from sheetsync.core.events import likely_typos
 from sheetsync.core.leads import resolve_columns
 from sheetsync.core.table import Layout
 
@@ -23,6 +24,7 @@ class Finding:
     what: str
     ok: bool
     detail: str
+    warn: bool = False  # worth reading, but does not stop `ready`
 
 
 def run_check(config: Config) -> int:
@@ -43,6 +45,17 @@ def run_check(config: Config) -> int:
             findings += _check_sheet(client, job)
         if token_ok:
             findings += _check_dataset(config, job)
+        for event, standard in likely_typos(job):
+            findings.append(
+                Finding(
+                    job.name,
+                    "event name",
+                    True,
+                    f"{event!r} is not a Meta standard event; did you mean {standard!r}? "
+                    "(Meta accepts it, but cannot optimise for it as the standard event)",
+                    warn=True,
+                )
+            )
         if job.test_event_code:
             findings.append(
                 Finding(
@@ -96,7 +109,7 @@ def _print(findings: list[Finding]) -> None:
     width = max(len(f.what) for f in findings)
     job_width = max(len(f.job) for f in findings)
     for finding in findings:
-        mark = "ok " if finding.ok else "ERR"
+        mark = ("WRN" if finding.warn else "ok ") if finding.ok else "ERR"
         print(f"{mark}  {finding.job:<{job_width}}  {finding.what:<{width}}  {finding.detail}")
     ready = all(f.ok for f in findings)
     print("ready" if ready else "not ready: fix the lines marked ERR")

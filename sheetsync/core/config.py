@@ -110,6 +110,12 @@ class Columns(_Strict):
     created_at: str | None = None
     stage: str | None = None
     value: str | None = None
+    # Keys of website leads, from the browser (sent unhashed, as Meta requires).
+    event_id: str | None = None  # the pixel's event id of the first funnel event (deduplication)
+    fbp: str | None = None  # the _fbp cookie
+    client_ip_address: str | None = None
+    client_user_agent: str | None = None
+    event_source_url: str | None = None
 
     def mapped(self) -> dict[str, str]:
         return {field: header for field, header in self.model_dump().items() if header}
@@ -144,6 +150,9 @@ class JobConfig(_Strict):
     key_column: str | None = None
     date_order: Literal["mdy", "dmy"] = "mdy"
     summary_worksheet: str | None = None
+    # "website" for leads from a site form, to match the pixel's first event; later stages stay
+    # system_generated (Conversion Leads).
+    first_event_action_source: Literal["system_generated", "website"] = "system_generated"
 
     @field_validator("poll_interval", mode="before")
     @classmethod

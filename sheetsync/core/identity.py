@@ -9,6 +9,7 @@ never an exception. Values that are already SHA-256 hex pass through unhashed.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SPLIT = re.compile(r"[,;\n]+")
 _SHEETS_EPOCH = date(1899, 12, 30)
 # Keys Meta can match on their own; names, gender and places only help alongside them.
-STRONG_KEYS = ("lead_id", "fbc", "em", "ph", "external_id")
+STRONG_KEYS = ("lead_id", "fbc", "fbp", "em", "ph", "external_id")
 
 
 @dataclass(frozen=True)
@@ -566,3 +567,57 @@ def build_fbc(fbclid: str, click_time_ms: int) -> str:
 def _shown(text: str) -> str:
     """Quote a value in a message, shortened; callers never pass raw emails or phones to logs."""
     return quoted(text)
+
+
+@dataclass(frozen=True)
+class WebKeys:
+    """A website lead's browser keys: sent as they are (Meta hashes none of them)."""
+
+    event_id: str | None = None
+    fbp: str | None = None
+    client_ip_address: str | None = None
+    client_user_agent: str | None = None
+    event_source_url: str | None = None
+    problems: tuple[str, ...] = ()
+
+    def user_data(self) -> dict[str, str]:
+        keys = {
+            "fbp": self.fbp,
+            "client_ip_address": self.client_ip_address,
+            "client_user_agent": self.client_user_agent,
+        }
+        return {name: value for name, value in keys.items() if value}
+
+
+NO_WEB_KEYS = WebKeys()
+_FBP = re.compile(r"^fb\.\d+\.\d{10,13}\.\d+$")
+_EVENT_ID = re.compile(r"^[\x21-\x7e]{1,100}$")  # printable, no spaces: as pixels produce them
+
+
+def web_keys_from_cells(cells: dict[str, object]) -> WebKeys:
+    """The browser keys of a row; a malformed one is left out and named."""
+    cells = {
+        name: "" if is_placeholder(cell_text(value)) else value for name, value in cells.items()
+    }
+    problems: list[str] = []
+    event_id = cell_text(cells.get("event_id", "")) or None
+    if event_id and not _EVENT_ID.match(event_id):
+        problems.append(f"event id {_shown(event_id)} has spaces or is too long; not used")
+        event_id = None
+    fbp = cell_text(cells.get("fbp", "")) or None
+    if fbp and not _FBP.match(fbp):
+        problems.append(f"fbp {_shown(fbp)} is not an _fbp cookie value (fb.1.<time>.<number>)")
+        fbp = None
+    ip = cell_text(cells.get("client_ip_address", "")) or None
+    if ip:
+        try:
+            ip = str(ipaddress.ip_address(ip.strip("[]")))
+        except ValueError:
+            problems.append(f"client IP {_shown(ip)} is not an IPv4 or IPv6 address")
+            ip = None
+    agent = " ".join(cell_text(cells.get("client_user_agent", "")).split()) or None
+    url = cell_text(cells.get("event_source_url", "")) or None
+    if url and not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
+        problems.append(f"event source URL {_shown(url)} is not a web address (https://…)")
+        url = None
+    return WebKeys(event_id, fbp, ip, agent, url, tuple(problems))

@@ -91,6 +91,7 @@ class Lead:
     shown_events: str = ""
     shown_synced_at: str = ""
     fingerprint: str = ""  # identifies the person for a stable new key (hash of the strongest id)
+    web: identity.WebKeys = identity.NO_WEB_KEYS  # a website lead's browser keys
     who: int | None = (
         None  # hash of the raw identity cells, to find the row again (None: all blank)
     )
@@ -99,7 +100,7 @@ class Lead:
         names = ["lead_id"] if self.lead_id else []
         names += ["fbc"] if self.fbc or self.fbclid else []
         names += [name for name, values in self.user_data if values]
-        return names
+        return names + list(self.web.user_data())
 
 
 def resolve_columns(layout: Layout, job: JobConfig) -> ColumnMap:
@@ -174,6 +175,9 @@ IDENTITY_FIELDS = (
 )
 
 
+WEB_FIELDS = ("event_id", "fbp", "client_ip_address", "client_user_agent", "event_source_url")
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """Everything a row says about who the lead is: normalised, hashed, checked."""
@@ -215,6 +219,9 @@ def parse_row(
     reached = _reached_stages(table, row, columns, job, stages, created_at, offset, problems)
     cells = {name: _cell(table, columns, name, row) for name in IDENTITY_FIELDS}
     who = parse_identity(cells, job, today)
+    web = identity.web_keys_from_cells(
+        {name: _cell(table, columns, name, row) for name in WEB_FIELDS}
+    )
     return Lead(
         row=row,
         key=key_text(table.cell(columns.key, row)),
@@ -224,12 +231,13 @@ def parse_row(
         lead_id=who.lead_id,
         fbc=who.fbc,
         fbclid=who.fbclid,
-        problems=tuple(dict.fromkeys([*problems, *who.problems])),
+        problems=tuple(dict.fromkeys([*problems, *who.problems, *web.problems])),
         shown_status=str(table.cell(columns.status, row)),
         shown_events=str(table.cell(columns.events, row)),
         shown_synced_at=str(table.cell(columns.synced_at, row)),
         fingerprint=who.fingerprint,
         who=identity_hash(table, columns, row),
+        web=web,
     )
 
 

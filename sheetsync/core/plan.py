@@ -248,6 +248,7 @@ def _input_hash(lead: Lead) -> str:
             lead.fbclid,
             lead.created_at,
             [(stage.event, stage.value, stage.stated_at) for stage in lead.reached],
+            lead.web,
         )
     )
     return hashlib.sha256(material.encode()).hexdigest()[:16]
@@ -404,6 +405,7 @@ def _event(
         user_data["fbc"] = build_fbc(lead.fbclid, observation.click_time_ms)
     for name, values in lead.user_data:
         user_data[name] = list(values)
+    user_data.update(lead.web.user_data())  # unhashed, as Meta requires
     custom_data: dict[str, Any] = {
         "event_source": "crm",
         "lead_event_source": job.lead_event_source,
@@ -411,8 +413,10 @@ def _event(
     if value is not None:
         custom_data["value"] = int(value) if float(value).is_integer() else value
         custom_data["currency"] = job.currency
-    event_id = event_id_for(where, lead.key, event_name)
-    payload = {
+    first = bool(lead.reached) and event_name == lead.reached[0].event
+    # The pixel's id for the first event, so Meta deduplicates the browser's and ours.
+    event_id = (lead.web.event_id if first else None) or event_id_for(where, lead.key, event_name)
+    payload: dict[str, Any] = {
         "event_name": event_name,
         "event_time": event_time,
         "event_id": event_id,
@@ -420,6 +424,16 @@ def _event(
         "user_data": user_data,
         "custom_data": custom_data,
     }
+    # A website event needs the browser's user agent and the page (Meta's rule); without them
+    # the first event stays a CRM event rather than being rejected.
+    if (
+        first
+        and job.first_event_action_source == "website"
+        and lead.web.client_user_agent
+        and lead.web.event_source_url
+    ):
+        payload["action_source"] = "website"
+        payload["event_source_url"] = lead.web.event_source_url
     return PlannedEvent(
         lead.key, event_name, event_id, event_time, payload, input_hash, tuple(user_data)
     )

@@ -40,7 +40,7 @@ ACTION_SOURCES = {
 }
 HASHED_FIELDS = ("em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_FBC = re.compile(r"^fb\.\d+\.\d{13}\.[^.\s]+(\.[A-Za-z0-9_-]+)?$")
+_FBC = re.compile(r"^fb\.\d+\.(\d{13}|\d{10})\.[^.\s]+(\.[A-Za-z0-9_-]+)?$")
 _PATH = re.compile(r"^/(v\d+\.\d+)/(\d+)(/events)?$")
 
 
@@ -350,6 +350,14 @@ def validate_event(event: object, now: float) -> None:
     user_data = event.get("user_data")
     if not isinstance(user_data, dict):
         raise _invalid(2804005, "Missing user data", "The parameter user_data is required.")
+    if event.get("action_source") == "website" and not (
+        user_data.get("client_user_agent") and event.get("event_source_url")
+    ):
+        raise _invalid(
+            2804037,
+            "Missing website parameters",
+            "Website events require client_user_agent and event_source_url.",
+        )
     for name in HASHED_FIELDS:
         if name in user_data:
             values = user_data[name] if isinstance(user_data[name], list) else [user_data[name]]
