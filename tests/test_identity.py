@@ -645,3 +645,15 @@ def test_gender_words(cell: str, code: str | None) -> None:
 )  # fmt: skip
 def test_names_keep_inner_spaces_and_letters(cell: str, value: str) -> None:
     assert identity.normalise_name(cell).values == (value,)
+
+
+@given(st.sampled_from(["US", "CA"]), st.sampled_from(["US", "CA", None]), st.data())
+def test_every_us_state_and_canadian_province_reads_as_its_code(
+    home: str, default: str | None, data: st.DataObject
+) -> None:
+    import pycountry
+
+    subdivision = data.draw(st.sampled_from(list(pycountry.subdivisions.get(country_code=home))))
+    code = subdivision.code.split("-")[1].lower()
+    assert identity.normalise_state(subdivision.name, default).values == (code,)
+    assert identity.normalise_state(subdivision.name.upper(), default).values == (code,)

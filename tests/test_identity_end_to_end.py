@@ -6,6 +6,7 @@ from pathlib import Path
 
 from support import Clock, at, day, job_config, runtime, sheet_rows
 
+from sheetsync.app.figures import job_status
 from sheetsync.core.identity import sha256
 from sheetsync.emulator import Emulators, GraphFault
 
@@ -225,8 +226,15 @@ def test_a_website_lead_reaches_meta_with_its_browser_keys_untouched(
         "client_user_agent": "UA", "event_source_url": "Page",
     }  # fmt: skip
     job = job_config(columns=columns, first_event_action_source="website")
-    (report,) = runtime(emulators, tmp_path, clock, jobs=[job]).run_once()
+    sync = runtime(emulators, tmp_path, clock, jobs=[job])
+    (report,) = sync.run_once()
     assert report.ok, report.error
+    assert sync.store is not None
+    shares = job_status(sync.store, sync.config.jobs[0], NOW).match_keys  # what `status` shows
+    assert shares == {
+        "client_ip_address": 0.667, "client_user_agent": 0.667, "fbc": 1.0, "fbp": 0.667,
+        "ph": 0.667,
+    }  # fmt: skip
 
     received = emulators.graph.events()
     assert not emulators.graph.rejected, emulators.graph.rejected

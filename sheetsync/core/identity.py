@@ -294,7 +294,8 @@ def normalise_state(cell: object, country: str | None) -> Normalised:
     for region in regions:
         for subdivision in pycountry.subdivisions.get(country_code=region) or []:
             short = subdivision.code.split("-")[1].lower()
-            if wanted in (short, _without_accents(subdivision.name.lower())):
+            name = " ".join(_without_punctuation(subdivision.name.lower()).split())
+            if wanted in (short, _without_accents(name)):
                 return _one(short)
     return _one(plain.replace(" ", ""))
 
