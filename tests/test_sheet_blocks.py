@@ -38,3 +38,12 @@ def test_blocks_write_exactly_the_given_cells(cells: dict[tuple[int, int], str])
                 assert (block.top + dy, block.left + dx) not in written
                 written[(block.top + dy, block.left + dx)] = text
     assert written == cells
+
+
+def test_column_letters_agree_with_gspread() -> None:
+    from gspread.utils import rowcol_to_a1
+
+    from sheetsync.core.table import column_letter
+
+    for column in [*range(1, 800), 18278]:
+        assert column_letter(column) == rowcol_to_a1(1, column)[:-1]

@@ -28,7 +28,7 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 
 from sheetsync.core.config import GOOGLE_SHEETS_URL, GoogleConfig, is_loopback_url
 from sheetsync.core.errors import SheetError, SheetUnavailable
-from sheetsync.core.table import CellWrite, Layout, Scalar, Table
+from sheetsync.core.table import CellWrite, Layout, Scalar, Table, column_letter
 from sheetsync.support.metrics import API_CALLS
 from sheetsync.support.retry import RetryPolicy, call_with_retries
 
@@ -403,11 +403,6 @@ class LeadSheet:
             "writing status cells",
             lambda: self._http.values_batch_update(self.spreadsheet_id, body),
         )
-
-
-def column_letter(column: int) -> str:
-    """1 → A, 27 → AA (gspread's A1 helper, without the row number)."""
-    return rowcol_to_a1(1, column)[:-1]
 
 
 def cell_ref(row: int, column: int) -> str:
