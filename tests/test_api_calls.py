@@ -116,3 +116,32 @@ def test_a_restarted_process_does_not_parse_unchanged_rows_again(
     ]  # a new process: digests from the state file
     assert len(parsed) == 1
     assert report.sent == 3  # QualifiedLead, Schedule, Purchase for the one lead that moved
+
+
+def test_a_fresh_once_on_a_quiet_sheet_costs_the_metadata_and_one_read(
+    emulators: Emulators, tmp_path: Path
+) -> None:
+    import time
+
+    from support import config_dict, run_cli, write_config
+
+    created = day(time.time() - 600)
+    rows = [[f"P{n}", f"p{n}@example.com", "", "", "", created, "New", ""] for n in range(20)]
+    emulators.sheets.seed("sheet1", "Leads", [HEADER, *rows])
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
+    assert run_cli("once", "--config", str(config)).returncode == 0  # adopts: writes keys
+    assert run_cli("once", "--config", str(config)).returncode == 0  # reads its own writes back
+    emulators.sheets.reset_counts()
+    quiet = run_cli("once", "--config", str(config))  # a new process, nothing changed
+    assert quiet.returncode == 0, quiet.stderr
+    assert dict(emulators.sheets.counts) == {"metadata": 1, "read": 1}
+
+    # A column moved since: the layout is learned again from the data read's header.
+    sheet = emulators.sheets.worksheet("sheet1", "Leads")
+    for row in sheet.rows:
+        row.insert(0, "Notes" if row is sheet.rows[0] else "")
+    emulators.sheets.reset_counts()
+    moved = run_cli("once", "--config", str(config))
+    assert moved.returncode == 0, moved.stderr
+    assert emulators.sheets.counts["read"] == 2  # the data read, then again with the new layout
+    assert "0 rows with problems" in moved.stderr

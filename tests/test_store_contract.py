@@ -212,3 +212,11 @@ def test_only_one_process_holds_a_sqlite_state_file(tmp_path: Path) -> None:
     finally:
         first.close()
     assert oct((tmp_path / "s.db").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_header_last_read_is_kept(store: Store) -> None:
+    assert store.saved_header(JOB) is None
+    store.save_header(JOB, ("Name", "Email", "Sync Key"))
+    store.save_header(JOB, ("Name", "E-mail", "Sync Key"))
+    assert store.saved_header(JOB) == ("Name", "E-mail", "Sync Key")
+    assert store.saved_header("another job") is None

@@ -21,15 +21,20 @@ class ColumnReader:
         self.columns: ColumnMap | None = None
         self.layout: Layout | None = None
 
-    def read(self) -> tuple[Table, ColumnMap, bool]:
-        """The table of the job's columns; True when the layout was (re)learned this time."""
+    def read(self, known_header: tuple[str, ...] | None = None) -> tuple[Table, ColumnMap, bool]:
+        """The table of the job's columns; True when the layout was (re)learned this time.
+
+        `known_header`: the header the last cycle read (kept in the store), so a new process reads
+        the data at once; the header comes back with the data, and a moved column is caught
+        there as in any cycle."""
         learned = False
         if self.columns is None:
-            self._learn(self.sheet.read_header())
+            self._learn(known_header or self.sheet.read_header())
             learned = True
         assert self.columns is not None and self.layout is not None
         table = self.sheet.read(self.columns.to_read())
-        if Layout.of(table.header).positions != self.layout.positions:
+        now = Layout.of(table.header)
+        if (now.positions, now.repeated) != (self.layout.positions, self.layout.repeated):
             # Someone moved or renamed columns since the last cycle: learn again, read again.
             self._learn(table.header)
             learned = True

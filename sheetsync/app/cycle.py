@@ -142,7 +142,11 @@ class JobRunner:
         log.error("job %s: cycle failed: %s", self.job.name, signature, exc_info=error)
 
     def _cycle(self, now: int, report: CycleReport) -> None:
-        table, columns, learned = self._reader.read()
+        first_read = self._reader.columns is None
+        known = self.store.saved_header(self.job.name) if first_read else None
+        table, columns, learned = self._reader.read(known)
+        if table.header != known and (first_read or learned):
+            self.store.save_header(self.job.name, table.header)
         if learned and self._row_hashes is not None:
             self._row_hashes = {}  # columns moved: what rows held is not comparable any more
         self._guard_mass_change(table)

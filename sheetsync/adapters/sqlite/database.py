@@ -100,6 +100,10 @@ MIGRATIONS = [
     """
     ALTER TABLE jobs ADD COLUMN blocked_until INTEGER;
     """,
+    # The header row as the last cycle read it: a new process reads the data at once with it.
+    """
+    ALTER TABLE jobs ADD COLUMN header TEXT;
+    """,
 ]
 log = logging.getLogger("sheetsync.state")
 

@@ -105,6 +105,16 @@ class MemoryTables(Database):
                 [(job, key) for key in gone],
             )
 
+    def saved_header(self, job: str) -> tuple[str, ...] | None:
+        """The header row the job's last cycle read, if any."""
+        row = self._db.execute("SELECT header FROM jobs WHERE job = ?", (job,)).fetchone()
+        return tuple(json.loads(row[0])) if row and row[0] else None
+
+    def save_header(self, job: str, header: tuple[str, ...]) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO jobs (job) VALUES (?)", (job,))
+            db.execute("UPDATE jobs SET header = ? WHERE job = ?", (json.dumps(header), job))
+
     def lead_count(self, job: str) -> int:
         return int(
             self._db.execute("SELECT COUNT(*) FROM leads WHERE job = ?", (job,)).fetchone()[0]
