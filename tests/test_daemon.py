@@ -321,3 +321,26 @@ def test_metrics_json_logs_and_no_secrets_in_any_output(
     everything += (tmp_path / "state.db").read_bytes().decode("latin-1")
     for secret in [TOKEN, *raw_values, "bob.private@@example.com"]:
         assert secret not in everything, secret
+
+
+def test_when_even_the_running_config_cannot_be_rebuilt_the_daemon_exits_non_zero(
+    emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    """systemd's Restart=on-failure only restarts a service that failed: never exit 0 on an error."""
+    emulators.sheets.seed("sheet1", "Leads", [HEADER])
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    data = config_dict(emulators, tmp_path / "state.db", [job_config(poll_interval="1s")])
+    data["meta"]["access_token_file"] = str(token_file)
+    config = write_config(tmp_path / "c.yaml", data)
+    with daemon(config, notify_socket.path) as process:
+        notify_socket.wait_for("READY=1")
+        token_file.unlink()  # the credential vanished under the running service
+        broken = {**data, "google": {"credentials_file": str(tmp_path / "missing-key.json")}}
+        write_config(config, broken)
+        process.send_signal(signal.SIGHUP)
+        code = process.wait(timeout=20)
+        assert process.stderr is not None
+        err = process.stderr.read()
+        assert code == 1, err
+        assert "the running config cannot be restored" in err
