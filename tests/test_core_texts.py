@@ -396,3 +396,40 @@ def test_config_messages_name_the_key_without_pydantic_internals(
         for problem in caught.value.problems
         for marker in ("constrained-", "function-", "StageSpec", "str.")
     )
+
+
+def test_error_details() -> None:
+    from sheetsync.core.errors import MissingColumns, SheetsyncError
+
+    three = ConfigError(["a", "b", "c"], "c.yaml")
+    assert str(three) == "c.yaml: a; b; c" and three.source == "c.yaml"
+    assert SheetsyncError("it broke").args == ("it broke",)
+    missing = MissingColumns(["no Email", "no Stage"])
+    assert str(missing) == "no Email; no Stage" and missing.problems == ["no Email", "no Stage"]
+
+
+def test_config_edges() -> None:
+    from pathlib import Path
+
+    assert config_module.parse_duration("0.5s") == 0.5  # under a second is still a duration
+    with pytest.raises(ConfigError) as caught:
+        config_module.parse(["not", "a", "mapping"], "c.yaml")
+    assert caught.value.source == "c.yaml"
+    assert caught.value.problems == ["the file must hold a mapping with at least a jobs: list"]
+    with pytest.raises(ConfigError) as invalid:
+        config_module.parse({"jobs": [{"name": "a"}]}, "d.yaml")
+    assert invalid.value.source == "d.yaml"
+    relative = {
+        "state_path": "s.db",
+        "jobs": [{"name": "a", "spreadsheet": "s", "dataset_id": "1",
+                  "columns": {"email": "E", "stage": "S"}, "stages": {"New": "Lead"}}],
+    }  # fmt: skip
+    assert config_module.parse(relative).state_path == Path("s.db")  # no file: left as written
+
+
+def test_summary_marks_a_stage_ready_and_problem_kinds_lose_trailing_marks() -> None:
+    week = [event(f"k{i}", "Lead", "sent", NOW - 60) for i in range(50)]
+    status = job_figures(job(), JobState("sales"), week, set(), 50, Counter(), 0, NOW)
+    assert ["Lead", "50", "50", "0%", "ready"] in summary.render(status, NOW)
+    assert summary.problem_kind("lead id: '12'") == "lead id"
+    assert summary.problem_kind("unknown column:,") == "unknown column"

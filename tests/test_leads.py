@@ -318,3 +318,25 @@ def test_a_birthday_in_the_future_is_not_hashed() -> None:
     lead = parse_row(sheet, 2, columns, config, funnel(config), timedelta(), date(2026, 12, 3))
     assert lead is not None and "db" not in dict(lead.user_data)
     assert lead.problems == ("date of birth '2030-01-01' is in the future; not sent",)
+
+
+def test_a_new_key_goes_to_its_own_row_or_the_nearest_row_of_the_same_person() -> None:
+    columns = columns_of()
+    sheet = table(
+        row(Email="twin@example.com"),  # 2
+        row(Email="other@example.com"),  # 3
+        row(Email="twin@example.com"),  # 4
+        row(Email="twin@example.com"),  # 5
+        row(Email="solo@example.com"),  # 6
+    )
+
+    def who(n: int) -> int | None:
+        return identity_hash(sheet, columns, n)
+
+    stayed = lead_at(3, "s1", who(3))  # still on its row
+    moved = lead_at(6, "m1", who(4))  # read at 6, its person now stands at 2, 4 and 5: nearest 5
+    second = lead_at(6, "m2", who(4))  # the same person again: the next nearest free row, 4
+    stranger = lead_at(2, "x1", hash("someone else"))  # its row now holds another person
+    decided = Plan((), (stayed, moved, second, stranger), (), (), (), {}, {})
+    rows = locate_rows(sheet, columns, decided, who)
+    assert rows == {"s1": 3, "m1": 5, "m2": 4}
