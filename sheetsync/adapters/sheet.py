@@ -29,6 +29,7 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 from sheetsync.core.config import GOOGLE_SHEETS_URL, GoogleConfig, is_loopback_url
 from sheetsync.core.errors import SheetError, SheetUnavailable
 from sheetsync.core.table import CellWrite, Layout, Scalar, Table, column_letter
+from sheetsync.core.text import clipped
 from sheetsync.support.metrics import API_CALLS
 from sheetsync.support.retry import RetryPolicy, call_with_retries
 
@@ -117,8 +118,7 @@ def _plain(message: str) -> str:
     """Google's message in one short line: an HTML error page is reduced to its words."""
     if "<" in message and ">" in message:
         message = _MARKUP.sub(" ", message)
-    text = " ".join(message.split())
-    return text if len(text) <= 200 else text[:199] + "…"
+    return clipped(message, 200)
 
 
 def http_status(error: gspread.exceptions.APIError) -> int:

@@ -7,6 +7,7 @@ would add are imagined, and what Meta's answers would do to the memory is simula
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sheetsync.app.columns import ColumnReader
@@ -22,7 +23,7 @@ def dry_run_lines(
     sheet: SheetPort,
     store: Store | None,
     now: int,
-    cell_ref: Any,
+    cell_ref: Callable[[int, int], str],
 ) -> list[dict[str, Any]]:
     """JSON-ready lines: one per event that would be sent, one per cell that would be written."""
     table, columns, _ = ColumnReader(job, sheet, imagine_headers=True).read()

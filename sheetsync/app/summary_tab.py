@@ -8,7 +8,6 @@ restarted daemon shows the same counts (row problems included) as the one before
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 
 from sheetsync.app.figures import job_status
@@ -37,12 +36,7 @@ class SummaryTab:
         if not title or (quiet and self._hour == now // 3600):
             return []
         self._hour = now // 3600
-        status = job_status(store, self.job, now)
-        status.rows_with_problems = len(problems)
-        status.problems = dict(
-            Counter(k for kinds in problems.values() for k in kinds).most_common()
-        )
-        grid = summary.render(status, now)
+        grid = summary.render(job_status(store, self.job, now, problems), now)
         if grid == self._shown:
             return []
         self.sheet.ensure_worksheet(title, summary.HEIGHT, summary.WIDTH)
