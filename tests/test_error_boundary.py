@@ -48,7 +48,7 @@ def test_an_unexpected_exception_is_a_failed_cycle_in_status_and_metrics(
     daemon._runtime = sync
     failed_before = sample("sheetsync_cycles_total", job="boundary", result="failed")
 
-    monkeypatch.setattr(cycle, "decide", broken_decide)
+    monkeypatch.setattr(cycle, "decide_rows", broken_decide)
     daemon._tick(sync.runners[0])
     daemon._tick(sync.runners[0])
 
@@ -84,7 +84,7 @@ def test_a_traceback_is_logged_once_per_distinct_error_and_never_with_the_token(
     sync = runtime(emulators, tmp_path, Clock(NOW))  # registers the token for redaction
     logs.setup_logging("text")  # the format the systemd unit uses
     try:
-        monkeypatch.setattr(cycle, "decide", broken_decide)
+        monkeypatch.setattr(cycle, "decide_rows", broken_decide)
         first = sync.runners[0].run_cycle()
         second = sync.runners[0].run_cycle()
     finally:

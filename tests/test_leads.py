@@ -6,9 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sheetsync.core import config as config_module
 from sheetsync.core.config import JobConfig, funnel
+from sheetsync.core.decide import decide_rows
 from sheetsync.core.errors import MissingColumns
 from sheetsync.core.identity import sha256
 from sheetsync.core.leads import (
@@ -22,7 +25,7 @@ from sheetsync.core.leads import (
     stable_digest,
 )
 from sheetsync.core.locate import locate_rows
-from sheetsync.core.plan import Plan
+from sheetsync.core.plan import Memory, Plan
 from sheetsync.core.table import Layout, Scalar, Table
 
 HEADER = (
@@ -30,6 +33,12 @@ HEADER = (
     "City", "Country", "Sync Key", "Sync Status", "Sent Events", "Last Sync",
 )  # fmt: skip
 CREATED = 45_000.5  # a Sheets serial: 2023-03-15 12:00
+# Cells a fingerprint may come from, fine and broken (each in any identity column).
+IDENTITY_CELLS = [
+    "", "N/A", "a@example.com", "A@Example.com ", "not an email", "+1 650 555 1212", "650-555-1212",
+    "12", "1234567890123456", "1.23457E+15", "IwAR2xYzAbC", "fb.1.1700000000000.IwAR2xYzAbC",
+    "GB", "Germany", "Ann", "a@example.com, b@example.com", "0044 20 7946 0958",
+]  # fmt: skip
 
 
 def job(**overrides: Any) -> JobConfig:
@@ -226,10 +235,7 @@ def test_scan_parses_only_what_changed() -> None:
     digests = {key: stable_digest(r) for key, r in (("a", _row(sheet, columns, 2)),)}
     restarted = scan(sheet, columns, {}, set(), stored=digests)
     assert restarted.candidates == (3, 5, 6, 7)
-    limited = scan(sheet, columns, {}, set(), limit=2)
-    assert limited.candidates == (2, 3) and limited.deferred == 3
-    assert limited.taken == frozenset()  # later rows keep no key claim except unique ones
-    assert set(limited.hashes) == {"a", "b"}
+    assert first.candidate_keys == {"a", "b", "d"}  # no new key may take one of them
 
 
 def _row(sheet: Table, columns: ColumnMap, number: int) -> tuple[Scalar, ...]:
@@ -262,21 +268,72 @@ def test_rows_are_located_by_key_and_new_keys_by_who_they_are() -> None:
     copy = lead_at(6, "c1", who[6])
     gone = lead_at(3, "g1", hash("nobody"))
     decided = Plan((), (new, copy, gone), (), (), (), {}, {"c1": "a"})
-    rows = locate_rows(moved, columns, decided, lambda n: identity_hash(moved, columns, n))
+    rows = locate_rows(
+        moved,
+        columns,
+        decided.new_keys,
+        decided.copied_from,
+        lambda n: identity_hash(moved, columns, n),
+    )
     assert rows == {"b": 3, "a": 5, "n1": 2, "c1": 6}
 
 
-def test_a_change_bigger_than_one_cycle_is_deferred_in_row_order() -> None:
-    columns = columns_of()
+def test_a_change_planned_in_chunks_is_planned_as_if_whole() -> None:
+    """The cycle takes a big change chunk by chunk (to bound memory): keys kept, keys given to
+    keyless rows and copies, events and decisions are exactly those of one whole plan."""
+    config = job(initial_sync="recent")
+    rows = []
+    for n in range(23):
+        created = "2025-12-03 10:00" if n % 3 else "2025-01-01 10:00"  # recent, or long before
+        key = {0: "", 1: f"k{n}", 2: "k4"}[n % 3]  # keyless rows, own keys, copies of k4
+        rows.append(row(Email=f"p{n % 7}@example.com", Created=created, Stage="New", Sync_Key=key))
+    sheet = table(*rows)
+    columns = columns_of(config)
+    now = 1_764_930_000  # 2025-12-05: "recent" rows are two days old
+    recall = lambda keys: Memory(first_cycle=True)  # noqa: E731
+    changed = scan(sheet, columns, {}, set())
+    whole = decide_rows(sheet, columns, changed.candidates, changed, recall, config, now).plan
+    claimed: set[str] = set()
+    chunked: list[Plan] = []
+    for start in range(0, len(changed.candidates), 5):
+        rows_now = changed.candidates[start : start + 5]
+        part = decide_rows(
+            sheet, columns, rows_now, changed, recall, config, now, frozenset(claimed)
+        )
+        claimed |= {lead.key for lead in part.plan.leads}
+        chunked.append(part.plan)
+    assert [lead.key for lead in whole.leads] == [lead.key for p in chunked for lead in p.leads]
+    assert [lead.key for lead in whole.new_keys] == [
+        lead.key for p in chunked for lead in p.new_keys
+    ]
+    assert whole.events == tuple(e for p in chunked for e in p.events)
+    assert whole.decisions == tuple(d for p in chunked for d in p.decisions)
+    assert dict(whole.copied_from) == {k: v for p in chunked for k, v in p.copied_from.items()}
+    assert whole.events and whole.decisions and whole.copied_from  # the case covers all three
+
+
+@given(st.lists(st.sampled_from(IDENTITY_CELLS), min_size=6, max_size=6))
+def test_a_row_seen_first_gets_the_fingerprint_a_full_parse_gives(cells: list[str]) -> None:
+    """Rows there before sheetsync are read without their customer information; the key they get
+    must be the one a full parse would give (a crash before the key is written gives it again)."""
+    email, phone, lead_id, fbclid, country, name = cells
     sheet = table(
-        *[row(Email=f"p{n}@example.com", Stage="New", Sync_Key=f"k{n}") for n in range(5)]
+        row(Email=email, Phone=phone, Lead_ID=lead_id, fbclid=fbclid, Country=country, Name=name)
     )
-    first = scan(sheet, columns, {}, set(), limit=2)
-    assert (first.candidates, first.deferred, first.leads) == ((2, 3), 3, 5)
-    assert first.taken == frozenset({"k2", "k3", "k4"})  # no new key may take theirs
-    assert set(first.hashes) == {"k0", "k1"}  # the deferred keep no hash: parsed later
-    exact = scan(sheet, columns, {}, set(), limit=5)
-    assert exact.deferred == 0 and len(exact.candidates) == 5
+    config = job()
+    columns = columns_of(config)
+    full = parse_row(sheet, 2, columns, config, funnel(config), timedelta())
+    first_sight = parse_row(sheet, 2, columns, config, funnel(config), timedelta(), identify=False)
+    assert (full is None) == (first_sight is None)
+    if full is not None and first_sight is not None:
+        assert first_sight.fingerprint == full.fingerprint
+        assert (first_sight.lead_id, first_sight.fbc, first_sight.fbclid, first_sight.who) == (
+            full.lead_id,
+            full.fbc,
+            full.fbclid,
+            full.who,
+        )
+        assert set(first_sight.problems) <= set(full.problems)
 
 
 def test_stage_columns_read_false_as_not_reached() -> None:
@@ -338,5 +395,5 @@ def test_a_new_key_goes_to_its_own_row_or_the_nearest_row_of_the_same_person() -
     second = lead_at(6, "m2", who(4))  # the same person again: the next nearest free row, 4
     stranger = lead_at(2, "x1", hash("someone else"))  # its row now holds another person
     decided = Plan((), (stayed, moved, second, stranger), (), (), (), {}, {})
-    rows = locate_rows(sheet, columns, decided, who)
+    rows = locate_rows(sheet, columns, decided.new_keys, decided.copied_from, who)
     assert rows == {"s1": 3, "m1": 5, "m2": 4}

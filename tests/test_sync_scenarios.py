@@ -557,25 +557,25 @@ def test_one_jobs_failure_never_stops_the_others(
     assert len(emulators.graph.events()) == 1
 
 
-def test_a_big_change_is_taken_over_several_cycles(
+def test_a_big_change_is_taken_whole_in_one_cycle_chunk_by_chunk(
     emulators: Emulators, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sheetsync.app import cycle
 
-    monkeypatch.setattr(cycle, "MAX_ROWS_PER_CYCLE", 40)  # a small stand-in for 20,000
+    monkeypatch.setattr(cycle, "CHUNK_ROWS", 40)  # a small stand-in for 10,000
     old = [lead_row(f"Old{n}", "Qualified", created=NOW - 30 * 86400) for n in range(70)]
     fresh = [lead_row(f"New{n}", "New", created=NOW - 3600) for n in range(30)]
     seed(emulators, old + fresh)
     sync = runtime(emulators, tmp_path, clock, jobs=[job_config(initial_sync="recent")])
-    reports = []
-    for _ in range(4):
-        reports.append(sync.run_once()[0])
-        clock.advance(60)
-    assert [report.deferred for report in reports] == [60, 20, 0, 0]
-    assert "60 changed rows left for the next cycles" in reports[0].summary()
+    emulators.sheets.reset_counts()
+    (report,) = sync.run_once()
+    assert report.ok and report.leads == 100 and report.keys_given == 100
+    # A sheet never seen: its header read and the status headers added; then one read, one
+    # re-read to find the rows, one write with every key and status in it.
+    assert dict(emulators.sheets.counts) == {"metadata": 1, "read": 3, "write": 2}
     rows = sheet_rows(emulators)
-    # The first cycle lasted until the whole sheet was seen: old leads are a baseline in every slice,
-    # recent ones are sent, whichever slice they fell in.
+    # The first cycle lasts until the whole sheet was seen: old leads are a baseline in every
+    # chunk, recent ones are sent, whichever chunk they fell in.
     assert all(
         row["Sync Status"].startswith("— Lead, QualifiedLead not sent (there before")
         for row in rows[:70]
@@ -584,6 +584,7 @@ def test_a_big_change_is_taken_over_several_cycles(
     assert len(emulators.graph.events()) == 30
     assert len({row["Sync Key"] for row in rows}) == 100
     emulators.sheets.reset_counts()
+    clock.advance(60)
     sync.run_once()
     assert dict(emulators.sheets.counts) == {"read": 1}  # and then it is quiet
 

@@ -13,18 +13,27 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sheetsync.app.columns import ColumnReader
 from sheetsync.app.summary_tab import SummaryTab
 from sheetsync.core.config import JobConfig, funnel
-from sheetsync.core.decide import Changes, CycleDecision, RowsSeen, decide, render, rows_after_write
+from sheetsync.core.decide import (
+    Changes,
+    CycleDecision,
+    RowsSeen,
+    decide_rows,
+    render,
+    rows_after_write,
+    scan_sheet,
+)
 from sheetsync.core.errors import CycleError, SheetsyncError
 from sheetsync.core.errors import render as render_error
-from sheetsync.core.leads import ColumnMap, identity_hash
+from sheetsync.core.leads import ColumnMap, Lead, identity_hash
 from sheetsync.core.locate import locate_rows
+from sheetsync.core.plan import Memory, Plan, memory_after
 from sheetsync.core.ports import SheetPort, Store
 from sheetsync.core.records import OutboxEvent, Outcome, Pause
 from sheetsync.core.status import JobView, when
@@ -33,9 +42,10 @@ from sheetsync.core.table import CellWrite, Table
 from sheetsync.support.logs import scrub
 
 log = logging.getLogger("sheetsync.cycle")
-# Rows parsed in one cycle at most: bounds a cycle's memory and time; a bigger change (the first
-# cycle on a big sheet) is taken over the next cycles, in row order.
-MAX_ROWS_PER_CYCLE = 12_500
+# Rows parsed, planned and recorded together. A big change (a 100,000-row sheet's first cycle) is
+# taken whole in one cycle, chunk after chunk, so memory stays bounded without spreading the work
+# over poll intervals; only leads waiting on Meta's answers are kept from one chunk to the next.
+CHUNK_ROWS = 10_000
 Sender = Callable[[list[OutboxEvent]], tuple[list[Outcome], Pause | None]]
 
 
@@ -51,7 +61,6 @@ class CycleReport:
     problems: int = 0
     keys_given: int = 0
     cells_written: int = 0
-    deferred: int = 0
     blocked: str | None = None
     waiting: bool = False  # the pause is Meta's rate limit, with an end
     error: str | None = None
@@ -76,8 +85,6 @@ class CycleReport:
             f"{self.pending} pending, {self.expired} expired, {self.baseline} baseline, "
             f"{self.problems} rows with problems, {self.cells_written} cells written"
         )
-        if self.deferred:
-            text += f"; {self.deferred} changed rows left for the next cycles"
         return text + (f"; sending paused: {self.blocked}" if self.blocked else "")
 
 
@@ -142,6 +149,54 @@ class JobRunner:
         log.error("job %s: cycle failed: %s", self.job.name, signature, exc_info=error)
 
     def _cycle(self, now: int, report: CycleReport) -> None:
+        table, columns = self._read()
+        self._guard_mass_change(table)
+        seen = self._rows_seen()
+        changed = scan_sheet(table, columns, seen)
+        report.leads = changed.leads
+        work = _CycleWork(hashes=changed.hashes)
+        chunks = [
+            changed.candidates[start : start + CHUNK_ROWS]
+            for start in range(0, len(changed.candidates), CHUNK_ROWS)
+        ] or [()]
+        for number, rows in enumerate(chunks, start=1):
+            decision = decide_rows(
+                table, columns, rows, changed, self._recall, self.job, now, frozenset(work.parsed)
+            )
+            # The first cycle ends when its last chunk is recorded: the sheet was seen whole.
+            self.store.record_plan(
+                self.job.name, decision.plan, now, sheet_complete=number == len(chunks)
+            )
+            self._settle(decision, seen.pending, now, table, columns, work, report)
+            del decision  # the chunk's leads: only the ones waiting on Meta are kept
+        report.expired += len(
+            self.store.expire_stale(
+                self.job.name, now, "could not be sent within Meta's 7-day window"
+            )
+        )
+        self._deliver(now, report)
+        self._render_waiting(work, table, columns)
+        problems, gone = self._standing_problems(changed.taken | work.parsed)
+        report.problems = len(problems)
+        quiet = not (
+            work.parsed or report.sent or report.failed or report.pending or report.expired
+        )
+        summary_cells = self._summary.cells(self.store, problems, now, quiet)
+        del (
+            table
+        )  # the big read is not needed any more: let the re-read before writing take its place
+        if work.changes or summary_cells:
+            self._write_back(work, columns, report, summary_cells)
+        # Only after a complete cycle, so one that failed midway is redone in full.
+        self._row_hashes = work.hashes
+        self.store.save_rows(self.job.name, work.digests, problems, gone)
+        if report.blocked and not report.waiting:
+            # The rows say why they wait; the job itself could not do its work until a person
+            # acts: a failed cycle (not a "last success", no watchdog ping, `once` exits
+            # non-zero). A rate-limit pause is Meta's pacing, not a fault: the cycle did its work.
+            report.error = f"sending to Meta is paused: {report.blocked}"
+
+    def _read(self) -> tuple[Table, ColumnMap]:
         first_read = self._reader.columns is None
         known = self.store.saved_header(self.job.name) if first_read else None
         table, columns, learned = self._reader.read(known)
@@ -149,57 +204,61 @@ class JobRunner:
             self.store.save_header(self.job.name, table.header)
         if learned and self._row_hashes is not None:
             self._row_hashes = {}  # columns moved: what rows held is not comparable any more
-        self._guard_mass_change(table)
-        decision = decide(
-            table,
-            columns,
-            lambda keys: self.store.memory(self.job.name, keys),
-            self.job,
-            now,
-            self._rows_seen(),
-            MAX_ROWS_PER_CYCLE,
-        )
+        return table, columns
+
+    def _recall(self, keys: list[str]) -> Memory:
+        return self.store.memory(self.job.name, keys)
+
+    def _settle(
+        self,
+        decision: CycleDecision,
+        pending: frozenset[str],
+        now: int,
+        table: Table,
+        columns: ColumnMap,
+        work: _CycleWork,
+        report: CycleReport,
+    ) -> None:
+        """Render a recorded chunk's rows whose texts no answer from Meta can change now; keep
+        the others (events planned or waiting) until the sends are done."""
         decided = decision.plan
-        report.leads, report.deferred = decision.scan.leads, decision.scan.deferred
-        report.keys_given = len(decided.new_keys)
-
-        self.store.record_plan(
-            self.job.name, decided, now, sheet_complete=not decision.scan.deferred
-        )
-        report.baseline = sum(d.status == "baseline" for d in decided.decisions)
-        report.expired = sum(d.status == "expired" for d in decided.decisions)
-        report.expired += len(
-            self.store.expire_stale(
-                self.job.name, now, "could not be sent within Meta's 7-day window"
+        report.keys_given += len(decided.new_keys)
+        report.baseline += sum(d.status == "baseline" for d in decided.decisions)
+        report.expired += sum(d.status == "expired" for d in decided.decisions)
+        self._note_problems(decided)
+        work.parsed.update(lead.key for lead in decided.leads)
+        work.new_keys += [_Placed(lead.key, lead.row, lead.who) for lead in decided.new_keys]
+        work.copied_from.update(decided.copied_from)
+        waits = pending | {event.lead_key for event in decided.events}
+        settled = [lead for lead in decided.leads if lead.key not in waits]
+        waiting = [lead for lead in decided.leads if lead.key in waits]
+        after = memory_after(decision.memory, decided, now)  # as the store now holds it
+        view = JobView(self.job.test_event_code, None)  # the pause only speaks of waiting events
+        changes = render(settled, decided, after, columns, view, self._events)
+        work.add(settled, changes, columns, table)
+        if waiting:
+            keep = {lead.key for lead in waiting}
+            work.waiting.append(
+                replace(
+                    decided,
+                    leads=tuple(waiting),
+                    new_keys=tuple(lead for lead in decided.new_keys if lead.key in keep),
+                    notes={key: decided.notes[key] for key in keep & decided.notes.keys()},
+                    observations=(),
+                    events=(),
+                    decisions=(),
+                )
             )
-        )
-        self._deliver(now, report)
 
-        after = self.store.memory(self.job.name, [lead.key for lead in decided.leads])
+    def _render_waiting(self, work: _CycleWork, table: Table, columns: ColumnMap) -> None:
+        """Rows with events planned or waiting, once Meta has answered (or the job is paused)."""
         blocked = self.store.job_state(self.job.name).blocked_reason
-        changes = render(
-            decided, after, columns, JobView(self.job.test_event_code, blocked), self._events
-        )
-        problems, gone = self._note_problems(decision)
-        report.problems = len(problems)
-        quiet = not (
-            decided.leads or report.sent or report.failed or report.pending or report.expired
-        )
-        summary_cells = self._summary.cells(self.store, problems, now, quiet)
-        hashes, digests = rows_after_write(decision, changes, columns, table)
-        del (
-            table
-        )  # the big read is not needed any more: let the re-read before writing take its place
-        if changes or summary_cells:
-            self._write_back(decision, changes, columns, report, summary_cells)
-        # Only after a complete cycle, so one that failed midway is redone in full.
-        self._row_hashes = hashes
-        self.store.save_rows(self.job.name, digests, problems, gone)
-        if report.blocked and not report.waiting:
-            # The rows say why they wait; the job itself could not do its work until a person
-            # acts: a failed cycle (not a "last success", no watchdog ping, `once` exits
-            # non-zero). A rate-limit pause is Meta's pacing, not a fault: the cycle did its work.
-            report.error = f"sending to Meta is paused: {report.blocked}"
+        view = JobView(self.job.test_event_code, blocked)
+        for waiting in work.waiting:
+            after = self.store.memory(self.job.name, [lead.key for lead in waiting.leads])
+            changes = render(waiting.leads, waiting, after, columns, view, self._events)
+            work.add(waiting.leads, changes, columns, table)
+        work.waiting.clear()
 
     def _rows_seen(self) -> RowsSeen:
         pending = frozenset(self.store.pending_keys(self.job.name))
@@ -248,22 +307,26 @@ class JobRunner:
             log.error("job %s: sending paused: %s", self.job.name, reason)
 
     # --- row problems -------------------------------------------------------------------
-    def _note_problems(
-        self, decision: CycleDecision
-    ) -> tuple[dict[str, tuple[str, ...]], list[str]]:
-        """Row problems of every standing lead (unchanged rows keep theirs), and the keys whose
-        rows are gone. Starts from what the store kept, so a restart does not reset the counts."""
+    def _note_problems(self, decided: Plan) -> None:
+        """Row problems of the leads just planned (unchanged rows keep theirs). Starts from what
+        the store kept, so a restart does not reset the counts."""
         if self._problem_kinds is None:
             self._problem_kinds = self.store.row_problems(self.job.name)
         kinds = self._problem_kinds
-        decided = decision.plan
         for lead in decided.leads:
             problems = dict.fromkeys([*lead.problems, *decided.notes.get(lead.key, ())])
             if problems:
                 kinds[lead.key] = tuple(dict.fromkeys(problem_kind(p) for p in problems))
             else:
                 kinds.pop(lead.key, None)
-        standing = decision.scan.taken | {lead.key for lead in decided.leads}
+
+    def _standing_problems(
+        self, standing: set[str] | frozenset[str]
+    ) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+        """Problem kinds of every standing lead, and the keys whose rows are gone."""
+        if self._problem_kinds is None:
+            self._problem_kinds = self.store.row_problems(self.job.name)
+        kinds = self._problem_kinds
         gone = [key for key in kinds if key not in standing]
         for key in gone:
             del kinds[key]
@@ -272,17 +335,16 @@ class JobRunner:
     # --- write back ---------------------------------------------------------------------
     def _write_back(
         self,
-        decision: CycleDecision,
-        changes: Changes,
+        work: _CycleWork,
         columns: ColumnMap,
         report: CycleReport,
         summary_cells: list[CellWrite],
     ) -> None:
         """Status cells go to the rows where the keys stand *now*, with the summary tab, in one request."""
-        rows_now = self._locate(decision, columns) if changes else {}
+        rows_now = self._locate(work, columns) if work.changes else {}
         writes = [
             CellWrite(rows_now[key], column, text)
-            for key, pairs in changes.items()
+            for key, pairs in work.changes.items()
             if key in rows_now
             for column, text in pairs
         ]
@@ -290,8 +352,43 @@ class JobRunner:
         report.cells_written = len(writes)
         self._summary.written(summary_cells)
 
-    def _locate(self, decision: CycleDecision, columns: ColumnMap) -> dict[str, int]:
+    def _locate(self, work: _CycleWork, columns: ColumnMap) -> dict[str, int]:
         """Re-read the key column (and, when new keys must be placed, the columns that identify people)."""
-        decided = decision.plan
-        table = self.sheet.read(columns.to_locate() if decided.new_keys else [columns.key])
-        return locate_rows(table, columns, decided, lambda row: identity_hash(table, columns, row))
+        table = self.sheet.read(columns.to_locate() if work.new_keys else [columns.key])
+        return locate_rows(
+            table,
+            columns,
+            work.new_keys,
+            work.copied_from,
+            lambda row: identity_hash(table, columns, row),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """A lead given a key this cycle, as far as finding its row before writing needs."""
+
+    key: str
+    row: int
+    who: int | None
+
+
+@dataclass
+class _CycleWork:
+    """What the chunks of a cycle leave for its end."""
+
+    hashes: dict[str, int]  # key → what its row will hold (fast hash), for this process
+    digests: dict[str, int] = field(default_factory=dict)  # the same as stable digests, to store
+    changes: Changes = field(default_factory=dict)  # the cells to write
+    parsed: set[str] = field(default_factory=set)  # keys of the leads parsed this cycle
+    new_keys: list[_Placed] = field(default_factory=list)
+    copied_from: dict[str, str] = field(default_factory=dict)
+    waiting: list[Plan] = field(default_factory=list)  # leads rendered after the sends
+
+    def add(
+        self, leads: Iterable[Lead], changes: Changes, columns: ColumnMap, table: Table
+    ) -> None:
+        self.changes.update(changes)
+        for key, fast, stable in rows_after_write(leads, changes, columns, table):
+            self.hashes[key] = fast
+            self.digests[key] = stable

@@ -43,7 +43,9 @@ def dry_run_lines(
     after = memory_after(remembered, decided, now)
     events = [stage.event for stage in funnel(job)]
     blocked = store.job_state(job.name).blocked_reason if store else None
-    changes = render(decided, after, columns, JobView(job.test_event_code, blocked), events)
+    changes = render(
+        decided.leads, decided, after, columns, JobView(job.test_event_code, blocked), events
+    )
     lines += [
         {"job": job.name, "cell": cell_ref(rows[key], column), "value": text}
         for key, pairs in changes.items()

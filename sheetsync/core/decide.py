@@ -7,7 +7,7 @@ instead. Neither step does I/O: the table, the job's memory and the clock come i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,13 +18,14 @@ from sheetsync.core.leads import (
     Scan,
     expected_row,
     parse_row,
+    row_key,
     scan,
     stable_digest,
     unreadable_columns,
     unreadable_row,
 )
 from sheetsync.core.leads import utc_offset as sheet_offset
-from sheetsync.core.plan import Memory, Plan, Where, plan
+from sheetsync.core.plan import Memory, Plan, Where, baseline_at_first_sight, plan
 from sheetsync.core.status import JobView, row_texts
 from sheetsync.core.table import Table
 
@@ -45,31 +46,52 @@ class RowsSeen:
 class CycleDecision:
     scan: Scan  # which rows were parsed, and the keys standing on the others
     plan: Plan  # what to record and send, and which keys to give
+    memory: Memory  # what was remembered of the planned leads before this plan
+
+
+def scan_sheet(table: Table, columns: ColumnMap, seen: RowsSeen) -> Scan:
+    """The rows to parse this cycle: the ones that differ from what `seen` remembers."""
+    return scan(table, columns, seen.hashes, set(seen.pending), seen.stored)
 
 
 def decide(
+    table: Table, columns: ColumnMap, recall: Recall, job: JobConfig, now: int, seen: RowsSeen
+) -> CycleDecision:
+    """Scan the rows that changed, parse them into leads, plan against what is remembered."""
+    changed = scan_sheet(table, columns, seen)
+    return decide_rows(table, columns, changed.candidates, changed, recall, job, now)
+
+
+def decide_rows(
     table: Table,
     columns: ColumnMap,
+    rows: Sequence[int],
+    changed: Scan,
     recall: Recall,
     job: JobConfig,
     now: int,
-    seen: RowsSeen,
-    limit: int | None = None,
+    claimed: frozenset[str] = frozenset(),
 ) -> CycleDecision:
-    """Scan the rows that changed, parse them into leads, plan against what is remembered."""
-    changed = scan(table, columns, seen.hashes, set(seen.pending), limit, seen.stored)
+    """Parse and plan `rows`, some of `changed.candidates` (a big change is taken in chunks, to
+    bound memory): `claimed` holds the keys that the chunks before kept or gave."""
     moment = datetime.fromtimestamp(now, UTC)
     offset = sheet_offset(table.time_zone, moment)
     today = (moment + offset).date()
     stages = funnel(job)
-    leads = [
-        lead
-        for row in changed.candidates
-        if (lead := _parse(table, row, columns, job, stages, offset, today)) is not None
-    ]
-    memory = recall([lead.key for lead in leads if lead.key])
+    memory = recall([key for row in rows if (key := row_key(table, columns, row))])
+    # A sheet's first cycle keeps most rows as baseline: those are read only as far as that needs.
+    at_first_sight = memory.first_cycle and job.initial_sync != "all"
+    leads = []
+    for row in rows:
+        lead = _parse(table, row, columns, job, stages, offset, today, identify=not at_first_sight)
+        if at_first_sight and lead and not baseline_at_first_sight(lead, memory, job, now):
+            lead = _parse(table, row, columns, job, stages, offset, today)
+        if lead is not None:
+            leads.append(lead)
     where = Where(job.spreadsheet, job.worksheet)
-    return CycleDecision(changed, plan(leads, memory, job, now, where, changed.taken))
+    taken = changed.taken | claimed
+    decided = plan(leads, memory, job, now, where, taken, changed.candidate_keys)
+    return CycleDecision(changed, decided, memory)
 
 
 def _parse(
@@ -80,6 +102,8 @@ def _parse(
     stages: list[Stage],
     offset: timedelta,
     today: date,
+    *,
+    identify: bool = True,
 ) -> Lead | None:
     """One row → a lead; whatever is wrong with the row stays that row's problem."""
     broken = unreadable_columns(table, row, columns)
@@ -94,23 +118,25 @@ def _parse(
             ],
         )
     try:
-        return parse_row(table, row, columns, job, stages, offset, today)
+        return parse_row(table, row, columns, job, stages, offset, today, identify=identify)
     except Exception as error:  # a defect met on one row must not stop the other rows
         problem = f"this row could not be read ({type(error).__name__}); nothing is sent for it"
         return unreadable_row(table, row, columns, [problem])
 
 
 def render(
+    leads: Iterable[Lead],
     decided: Plan,
     after: Memory,
     columns: ColumnMap,
     view: JobView,
     funnel_events: Sequence[str],
 ) -> Changes:
-    """Per lead key, the (column, text) pairs whose text differs from what the sheet shows."""
+    """Per lead key (of `leads`, some of `decided.leads`), the (column, text) pairs whose text
+    differs from what the sheet shows."""
     new_keys = {lead.key for lead in decided.new_keys}
     changes: Changes = {}
-    for lead in decided.leads:
+    for lead in leads:
         wanted = row_texts(
             lead,
             after.leads.get(lead.key),
@@ -135,14 +161,11 @@ def render(
 
 
 def rows_after_write(
-    decision: CycleDecision, changes: Changes, columns: ColumnMap, table: Table
-) -> tuple[dict[str, int], dict[str, int]]:
-    """What each row will hold once this cycle's cells are written — fast hashes for this process,
-    stable digests for the store — so the next cycle, or the next process, does not parse it."""
-    hashes = decision.scan.hashes
-    digests: dict[str, int] = {}
-    for lead in decision.plan.leads:
+    leads: Iterable[Lead], changes: Changes, columns: ColumnMap, table: Table
+) -> Iterator[tuple[str, int, int]]:
+    """What each lead's row will hold once this cycle's cells are written — a fast hash for this
+    process, a stable digest for the store — so the next cycle, or the next process, does not
+    parse it: (key, hash, digest) per lead."""
+    for lead in leads:
         row = expected_row(table, columns, lead.row, dict(changes.get(lead.key, ())))
-        hashes[lead.key] = hash(row)
-        digests[lead.key] = stable_digest(row)
-    return hashes, digests
+        yield lead.key, hash(row), stable_digest(row)

@@ -7,6 +7,7 @@ state, logs) ever holds a raw email or phone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
@@ -207,7 +208,13 @@ def parse_row(
     stages: list[Stage],
     offset: timedelta,
     today: date | None = None,
+    *,
+    identify: bool = True,
 ) -> Lead | None:
+    """One row → a lead. `identify=False` reads only what a row seen for the first time and kept
+    as baseline needs — its stages, dates, lead and click ids and the fingerprint its new key is
+    made from — and leaves out the customer information, whose phone numbers cost most of a
+    parse: adopting a 100,000-row sheet is mostly such rows (`plan.baseline_at_first_sight`)."""
     data_columns = [*columns.fields.values(), *columns.stage_columns.values()]
     if all(_blank(table.cell(column, row)) for column in data_columns):
         return None  # an empty row is not a lead
@@ -218,9 +225,13 @@ def parse_row(
         problems.append(f"{job.columns.created_at} {quoted(created_cell)} is not a date")
     reached = _reached_stages(table, row, columns, job, stages, created_at, offset, problems)
     cells = {name: _cell(table, columns, name, row) for name in IDENTITY_FIELDS}
-    who = parse_identity(cells, job, today)
-    web = identity.web_keys_from_cells(
-        {name: _cell(table, columns, name, row) for name in WEB_FIELDS}
+    who = parse_identity(cells, job, today) if identify else identify_at_first_sight(cells, job)
+    web = (
+        identity.web_keys_from_cells(
+            {name: _cell(table, columns, name, row) for name in WEB_FIELDS}
+        )
+        if identify
+        else identity.NO_WEB_KEYS
     )
     return Lead(
         row=row,
@@ -264,7 +275,7 @@ def unreadable_row(table: Table, row: int, columns: ColumnMap, problems: list[st
     """A row that could not be parsed: it keeps its key and shows why; nothing is sent for it."""
     return Lead(
         row=row,
-        key=_readable(key_text(table.cell(columns.key, row))),
+        key=row_key(table, columns, row),
         reached=(),
         created_at=None,
         user_data=(),
@@ -281,6 +292,11 @@ def unreadable_row(table: Table, row: int, columns: ColumnMap, problems: list[st
 
 def _readable(text: str) -> str:
     return text if _encodable(text) else ""
+
+
+def row_key(table: Table, columns: ColumnMap, row: int) -> str:
+    """The key the row's lead will have when parsed ("" when it has none, or none readable)."""
+    return _readable(key_text(table.cell(columns.key, row)))
 
 
 def identity_hash(table: Table, columns: ColumnMap, row: int) -> int | None:
@@ -303,11 +319,40 @@ def parse_identity(
     strongest = next(
         (str(value) for value in (lead_id, click.fbclid, click.fbc) if value), ""
     ) or next(
-        (values[0] for name, values in user_data if name in ("em", "ph", "external_id") and values),
+        (values[0] for name, values in user_data if name in FINGERPRINT_FIELDS and values),
         "",
     )
-    fingerprint = hashlib.sha256(strongest.encode()).hexdigest()[:16] if strongest else ""
-    return Identity(user_data, lead_id, click.fbc, click.fbclid, fingerprint, tuple(problems))
+    return Identity(
+        user_data, lead_id, click.fbc, click.fbclid, _fingerprint(strongest), tuple(problems)
+    )
+
+
+# The hashed fields a fingerprint falls back on, strongest first (user_data's sorted order).
+FINGERPRINT_FIELDS = ("em", "external_id", "ph")
+
+
+def identify_at_first_sight(cells: Mapping[str, Scalar], job: JobConfig) -> Identity:
+    """What `parse_identity` gives for the row's new key and click, without the customer
+    information: the same fingerprint, normalising the fallback fields in order and stopping at
+    the first one found (most rows have a lead id, a click id or an email: no phone is parsed)."""
+    problems: list[str] = []
+    lead_id, lead_problem = identity.lead_id_from_cell(cells["lead_id"])
+    if lead_problem:
+        problems.append(lead_problem)
+    click = identity.click_id_from_cell(cells["fbc"] or cells["fbclid"])
+    problems.extend(click.problems)
+    strongest = next((str(value) for value in (lead_id, click.fbclid, click.fbc) if value), "")
+    for name in FINGERPRINT_FIELDS if not strongest else ():
+        country = _row_country(cells) if name == "ph" else None
+        values = _normalise_field(name, cells, job, None, country).values
+        if values:
+            strongest = identity.hashed(values[0])
+            break
+    return Identity((), lead_id, click.fbc, click.fbclid, _fingerprint(strongest), tuple(problems))
+
+
+def _fingerprint(strongest: str) -> str:
+    return hashlib.sha256(strongest.encode()).hexdigest()[:16] if strongest else ""
 
 
 def key_text(value: Scalar) -> str:
@@ -317,30 +362,50 @@ def key_text(value: Scalar) -> str:
 def _user_data(
     cells: Mapping[str, Scalar], job: JobConfig, problems: list[str], today: date | None
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    cell = cells.__getitem__
-    country = identity.normalise_country(cell("country"))
-    row_country = (
-        country.values[0].upper() if country.values and len(country.values[0]) == 2 else None
-    )
-    results = {
-        "em": identity.normalise_email(cell("email")),
-        "ph": identity.normalise_phone(cell("phone"), job.default_country, row_country),
-        "fn": identity.normalise_name(cell("first_name")),
-        "ln": identity.normalise_name(cell("last_name")),
-        "db": identity.normalise_date_of_birth(cell("date_of_birth"), job.date_order, today),
-        "ge": identity.normalise_gender(cell("gender")),
-        "ct": identity.normalise_city(cell("city")),
-        "st": identity.normalise_state(cell("state"), row_country or job.default_country),
-        "zp": identity.normalise_zip(cell("zip"), row_country or job.default_country),
-        "country": country,
-        "external_id": identity.normalise_external_id(cell("external_id")),
-    }
     user_data = []
-    for name, result in sorted(results.items()):
+    country = _row_country(cells)
+    for name in sorted(HASHED_FIELDS):
+        result = _normalise_field(name, cells, job, today, country)
         problems.extend(result.problems)
         if result.values:
             user_data.append((name, tuple(identity.hashed(value) for value in result.values)))
     return tuple(user_data)
+
+
+def _row_country(cells: Mapping[str, Scalar]) -> str | None:
+    """The row's own country code, which decides how its phone, state and zip read."""
+    country = identity.normalise_country(cells["country"]).values
+    return country[0].upper() if country and len(country[0]) == 2 else None
+
+
+def _normalise_field(
+    name: str,
+    cells: Mapping[str, Scalar],
+    job: JobConfig,
+    today: date | None,
+    row_country: str | None,
+) -> identity.Normalised:
+    """One user_data field from its cell (`name` is Meta's: em, ph, …)."""
+    cell = cells[HASHED_FIELDS[name]]
+    if name == "em":
+        return identity.normalise_email(cell)
+    if name == "external_id":
+        return identity.normalise_external_id(cell)
+    if name in ("fn", "ln"):
+        return identity.normalise_name(cell)
+    if name == "db":
+        return identity.normalise_date_of_birth(cell, job.date_order, today)
+    if name == "ge":
+        return identity.normalise_gender(cell)
+    if name == "ct":
+        return identity.normalise_city(cell)
+    if name == "country":
+        return identity.normalise_country(cell)
+    if name == "ph":
+        return identity.normalise_phone(cell, job.default_country, row_country)
+    if name == "st":
+        return identity.normalise_state(cell, row_country or job.default_country)
+    return identity.normalise_zip(cell, row_country or job.default_country)
 
 
 def _reached_stages(
@@ -380,12 +445,18 @@ def _reached_stages(
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _folded_label(label: str) -> str:
+    """A configured stage label, folded once rather than once per row."""
+    return fold(label)
+
+
 def _stage_index(label: str, stages: list[Stage], job: JobConfig, problems: list[str]) -> int:
     wanted = fold(label)
     if not wanted:
         return -1
     for index, stage in enumerate(stages):
-        if fold(stage.label) == wanted:
+        if _folded_label(stage.label) == wanted:
             return index
     if wanted in {fold(ignored) for ignored in job.ignore_stages}:
         return -1
@@ -422,7 +493,7 @@ class Scan:
     taken: frozenset[str]  # keys standing on rows that are not parsed this cycle
     hashes: dict[str, int]  # key → what its row held, for every keyed row settled this cycle
     leads: int  # non-empty rows
-    deferred: int = 0  # rows left for the next cycles (more changed than one cycle takes)
+    candidate_keys: frozenset[str] = frozenset()  # the keys standing on the rows to parse
 
 
 def scan(
@@ -430,7 +501,6 @@ def scan(
     columns: ColumnMap,
     previous: Mapping[str, int],
     must_parse: set[str],
-    limit: int | None = None,
     stored: Mapping[str, int] | None = None,
 ) -> Scan:
     """Compare each row with what it held after the last complete cycle, by a hash of its cells.
@@ -472,19 +542,8 @@ def scan(
                 taken.add(key)
                 continue
         candidates.append(offset + 2)
-    if limit is None or len(candidates) <= limit:
-        return Scan(tuple(candidates), frozenset(taken), hashes, leads)
-    # More changed than one cycle should take (a big sheet's first cycle): the first `limit` rows now,
-    # the rest on the next cycles. Deferred rows keep no hash, so they are candidates again; their keys
-    # count as taken (no new key may collide with them), except repeated ones, which are settled in
-    # row order when their turn comes.
-    later = candidates[limit:]
-    for row_number in later:
-        key = keys[row_number - 2]
-        if key and key not in repeated:
-            hashes.pop(key, None)
-            taken.add(key)
-    return Scan(tuple(candidates[:limit]), frozenset(taken), hashes, leads, deferred=len(later))
+    candidate_keys = frozenset(keys[row - 2] for row in candidates) - {""}
+    return Scan(tuple(candidates), frozenset(taken), hashes, leads, candidate_keys)
 
 
 def expected_row(

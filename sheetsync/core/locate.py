@@ -8,26 +8,42 @@ rows carrying the key it copied) by who it is: the same identity cells.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
-from sheetsync.core.leads import ColumnMap, Lead, key_text
-from sheetsync.core.plan import Plan
+from sheetsync.core.leads import ColumnMap, key_text
 from sheetsync.core.table import Table
 
 Fingerprint = Callable[[int], int | None]  # a row number → a hash of the identity cells on it
 
 
+class Placed(Protocol):
+    """A lead given a key this cycle, as far as finding its row needs (a `Lead` is one)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def row(self) -> int: ...
+    @property
+    def who(self) -> int | None: ...
+
+
 def locate_rows(
-    table: Table, columns: ColumnMap, decided: Plan, fingerprint: Fingerprint
+    table: Table,
+    columns: ColumnMap,
+    new_keys: Sequence[Placed],
+    copied_from: Mapping[str, str],
+    fingerprint: Fingerprint,
 ) -> dict[str, int]:
+    """Each key's row now; `new_keys` (in row order) and `copied_from` are the plan's."""
     rows_by_key: dict[str, list[int]] = {}
     for row in range(2, table.data_rows + 2):
         rows_by_key.setdefault(key_text(table.cell(columns.key, row)), []).append(row)
     keyless = rows_by_key.pop("", [])
     rows = {key: found[0] for key, found in rows_by_key.items()}
     finders: dict[str | None, RowFinder] = {}
-    for lead in decided.new_keys:
-        copied = decided.copied_from.get(lead.key)
+    for lead in new_keys:
+        copied = copied_from.get(lead.key)
         if copied not in finders:
             candidates = rows_by_key.get(copied, [])[1:] if copied else keyless
             finders[copied] = RowFinder(candidates, fingerprint)
@@ -46,16 +62,16 @@ class RowFinder:
         self._fingerprint = fingerprint
         self._by_fingerprint: dict[int, list[int]] | None = None  # built only if rows moved
 
-    def take(self, lead: Lead) -> int | None:
+    def take(self, lead: Placed) -> int | None:
         row = lead.row if self._holds(lead.row, lead) else self._nearest(lead)
         if row is not None:
             self._free.discard(row)
         return row
 
-    def _holds(self, row: int, lead: Lead) -> bool:
+    def _holds(self, row: int, lead: Placed) -> bool:
         return row in self._free and self._fingerprint(row) == lead.who
 
-    def _nearest(self, lead: Lead) -> int | None:
+    def _nearest(self, lead: Placed) -> int | None:
         if lead.who is None:
             return None  # nothing identifies the person: only its own row will do
         if self._by_fingerprint is None:

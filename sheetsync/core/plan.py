@@ -127,9 +127,11 @@ def plan(
     now: int,
     where: Where,
     taken: frozenset[str] = frozenset(),
+    reserved: frozenset[str] = frozenset(),
 ) -> Plan:
-    """`leads` may be only the rows that changed; `taken` holds the keys standing on the others."""
-    keyed, new_keys, notes, copied_from = _assign_keys(leads, job, where, taken)
+    """`leads` may be only the rows that changed; `taken` holds the keys standing on the others
+    (or claimed by rows planned before these), `reserved` the keys of rows still to be planned."""
+    keyed, new_keys, notes, copied_from = _assign_keys(leads, job, where, taken, reserved)
     observations: list[Observation] = []
     events: list[PlannedEvent] = []
     decisions: list[Decision] = []
@@ -162,10 +164,15 @@ def plan(
 
 
 def _assign_keys(
-    leads: list[Lead], job: JobConfig, where: Where, taken: frozenset[str] = frozenset()
+    leads: list[Lead],
+    job: JobConfig,
+    where: Where,
+    taken: frozenset[str] = frozenset(),
+    reserved: frozenset[str] = frozenset(),
 ) -> tuple[list[Lead], list[Lead], dict[str, tuple[str, ...]], dict[str, str]]:
-    """Keep each row's key; give keys to rows without one and to copies of another row."""
-    seen: set[str] = {lead.key for lead in leads if lead.key} | taken
+    """Keep each row's key; give keys to rows without one and to copies of another row.
+    A new key is none that stands anywhere in the sheet (`taken`, `reserved` or these rows')."""
+    seen: set[str] = {lead.key for lead in leads if lead.key} | taken | reserved
     used: set[str] = set(taken)
     keyed: list[Lead] = []
     new_keys: list[Lead] = []
@@ -220,6 +227,16 @@ def _is_recent(lead: Lead, now: int) -> bool:
     return any(within_window(moment, now) for moment in dates)
 
 
+BEFORE_SHEETSYNC = "there before sheetsync started"
+
+
+def baseline_at_first_sight(lead: Lead, memory: Memory, job: JobConfig, now: int) -> bool:
+    """Whether the lead will be kept as baseline because it was there before sheetsync started:
+    judged from its dates alone, so its customer information need not be read."""
+    remembered = memory.leads.get(lead.key) if lead.key else None
+    return _baseline_reason(lead, remembered, memory, job, now, set()) == BEFORE_SHEETSYNC
+
+
 def _baseline_reason(
     lead: Lead,
     remembered: LeadMemory | None,
@@ -235,7 +252,7 @@ def _baseline_reason(
     if job.initial_sync == "all":
         return None
     if job.initial_sync == "none" or not _is_recent(lead, now):
-        return "there before sheetsync started"
+        return BEFORE_SHEETSYNC
     return None
 
 

@@ -15,7 +15,11 @@ _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 def fold(name: object) -> str:
     """Headers and stage labels compare without case, runs of spaces or invisible characters
     (a zero-width space or BOM pasted along with a label): ' Deal  value' = 'deal value'."""
-    visible = "".join(char for char in str(name) if unicodedata.category(char) != "Cf")
+    text = str(name)
+    # ASCII holds no invisible format character: the per-character pass is for the rest only.
+    visible = (
+        text if text.isascii() else "".join(c for c in text if unicodedata.category(c) != "Cf")
+    )
     return " ".join(visible.split()).lower()
 
 
