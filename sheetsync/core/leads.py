@@ -11,7 +11,7 @@ import functools
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import zip_longest
 from operator import itemgetter
@@ -51,8 +51,11 @@ class ColumnMap:
     status: int
     events: int
     synced_at: int
+    # Worked out once, as every row of a first cycle asks for them:
+    read_columns: tuple[int, ...] = field(init=False)  # the columns a cycle reads, in order
+    identity_columns: tuple[int, ...] = field(init=False)  # the identity cells' columns
 
-    def to_read(self) -> list[int]:
+    def __post_init__(self) -> None:
         wanted = {
             *self.fields.values(),
             *self.stage_columns.values(),
@@ -62,7 +65,12 @@ class ColumnMap:
             self.events,
             self.synced_at,
         }
-        return sorted(wanted)
+        identity = tuple(self.fields[name] for name in IDENTITY_FIELDS if name in self.fields)
+        object.__setattr__(self, "read_columns", tuple(sorted(wanted)))
+        object.__setattr__(self, "identity_columns", identity)
+
+    def to_read(self) -> list[int]:
+        return list(self.read_columns)
 
     def to_locate(self) -> list[int]:
         """The key column and the data columns: enough to find a row again (not the status texts)."""
@@ -256,9 +264,9 @@ def unreadable_columns(table: Table, row: int, columns: ColumnMap) -> list[str]:
     """Headers of the row's cells whose text is not valid Unicode (a lone surrogate, which JSON
     can carry but nothing can hash or print): the row cannot be read until they are retyped."""
     broken = []
-    for column in columns.to_read():
+    for column in columns.read_columns:
         value = table.cell(column, row)
-        if isinstance(value, str) and not _encodable(value):
+        if isinstance(value, str) and not value.isascii() and not _encodable(value):
             broken.append(table.header[column - 1] if column <= len(table.header) else str(column))
     return broken
 
@@ -302,7 +310,7 @@ def row_key(table: Table, columns: ColumnMap, row: int) -> str:
 def identity_hash(table: Table, columns: ColumnMap, row: int) -> int | None:
     """The row's identity cells as they stand, hashed (None when all are blank): finding a lead's row
     again this way needs no re-normalising."""
-    cells = tuple(_cell(table, columns, name, row) for name in IDENTITY_FIELDS)
+    cells = tuple(table.cell(column, row) for column in columns.identity_columns)
     return None if all(_blank(cell) for cell in cells) else hash(cells)
 
 
@@ -550,7 +558,7 @@ def expected_row(
     table: Table, columns: ColumnMap, row: int, written: Mapping[int, str]
 ) -> tuple[Scalar, ...]:
     """The row as `scan` will read it once `written` (column → text) has landed in the sheet."""
-    return tuple(written.get(column, table.cell(column, row)) for column in columns.to_read())
+    return tuple(written.get(column, table.cell(column, row)) for column in columns.read_columns)
 
 
 def stable_digest(row: tuple[Scalar, ...]) -> int:
