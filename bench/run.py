@@ -160,17 +160,11 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
     sheet_module.LeadSheet.read = measured_read  # type: ignore[method-assign]
     runtime = build(load_config(config_path))
     results: dict[str, Any] = {}
-    # Adopting the sheet: at most MAX_ROWS_PER_CYCLE rows a cycle, until every row is settled.
-    adoption = []
-    while True:
-        seconds, reports = timed(runtime.run_once)
-        adoption.append((seconds, peak_rss_mb(reset=True), reports[0].summary()))
-        if not reports[0].deferred:
-            break
-    results["adoption_cycles"] = len(adoption)
-    results["adoption_cycle_seconds"] = summary([seconds for seconds, _, _ in adoption])
-    results["adoption_peak_rss_mb"] = max(peak for _, peak, _ in adoption)
-    results["adoption_first_cycle"] = adoption[0][2]
+    # Adopting the sheet: every row read, given its key and its first-cycle status, in one cycle.
+    seconds, reports = timed(runtime.run_once)
+    results["adoption_seconds"] = round(seconds, 3)
+    results["adoption_peak_rss_mb"] = peak_rss_mb(reset=True)
+    results["adoption"] = reports[0].summary()
     settle, reports = timed(runtime.run_once)  # reads back what the last adoption cycle wrote
     results["settle_cycle_seconds"] = round(settle, 3)
     peak_rss_mb(reset=True)
@@ -191,23 +185,9 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
 
     if burst:
         # Each of the first `burst` leads moves one stage on: one new event per change.
-        shown = requests.get(
-            f"{urls['sheets']}/_emulator/cells?spreadsheet=demo&worksheet=Leads&limit={burst + 1}",
-            timeout=300,
-        )
-        stages = [row[6] for row in shown.json()["values"][1 : burst + 1]]
-        edits = [
-            {"op": "type", "row": row, "column": 7, "text": STAGES[STAGES.index(stage) + 1]}
-            for row, stage in enumerate(stages, start=2)
-        ]
-        requests.post(
-            f"{urls['sheets']}/_emulator/edit",
-            json={"spreadsheet": "demo", "worksheet": "Leads", "edits": edits},
-            timeout=300,
-        )
+        move_stages_on(urls, burst)
         reset_counts(urls)
         meta_before = meta_requests(urls)
-        del shown, stages, edits
         peak_rss_mb(reset=True)  # the burst's own peak, not the preparation's
         seconds, reports = timed(runtime.run_once)
         results["burst_peak_rss_mb"] = peak_rss_mb(reset=True)  # before the counts fetch the events
@@ -216,6 +196,78 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
         results["burst_api_calls"] = {**counts(urls), "meta": meta_requests(urls) - meta_before}
     runtime.close()
     results["state_file_mb"] = round(Path(runtime.config.state_path).stat().st_size / 1e6, 2)
+    return results
+
+
+def move_stages_on(urls: dict[str, str], rows: int) -> None:
+    """A person moves each of the first `rows` leads one stage on: one new event per change."""
+    shown = requests.get(
+        f"{urls['sheets']}/_emulator/cells?spreadsheet=demo&worksheet=Leads&limit={rows + 1}",
+        timeout=300,
+    )
+    stages = [row[6] for row in shown.json()["values"][1 : rows + 1]]
+    edits = [
+        {"op": "type", "row": row, "column": 7, "text": STAGES[STAGES.index(stage) + 1]}
+        for row, stage in enumerate(stages, start=2)
+    ]
+    requests.post(
+        f"{urls['sheets']}/_emulator/edit",
+        json={"spreadsheet": "demo", "worksheet": "Leads", "edits": edits},
+        timeout=300,
+    )
+
+
+# --- whole processes: `sheetsync once` as a user or a cron job meets it ---------------------------
+def once_process(config_path: Path) -> tuple[float, float, str]:
+    """Wall time (Python start-up included), peak RSS in MB, and the last line it printed."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sheetsync", "once", "--config", str(config_path)],
+        env={**os.environ, "META_ACCESS_TOKEN": TOKEN},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    process.stdout.close()
+    _, status, usage = os.wait4(process.pid, 0)  # this process's own peak, not the largest child's
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    lines = output.strip().splitlines()
+    return seconds, round(usage.ru_maxrss / 1024, 1), lines[-1] if lines else ""
+
+
+def processes(directory: Path, csv_path: Path, repeats: int, burst: int) -> dict[str, Any]:
+    """A fresh state on the untouched sheet: adoption, quiet runs and a burst, each one `once`
+    process, with the bare read of the same emulator beside them."""
+    results: dict[str, Any] = {}
+    with emulator_process(csv_path) as urls:
+        results["bare_gspread_get_all_values_seconds"] = summary(bare_gspread_read(urls, repeats))
+        config_path = config_file(directory, urls)
+        seconds, peak, line = once_process(config_path)
+        results["adoption"] = {"seconds": round(seconds, 3), "peak_rss_mb": peak, "line": line}
+        quiet = []
+        for _ in range(repeats):
+            reset_counts(urls)
+            quiet.append(once_process(config_path))
+        results["quiet_seconds"] = summary([seconds for seconds, _, _ in quiet])
+        results["quiet_peak_rss_mb"] = max(peak for _, peak, _ in quiet)
+        results["quiet_api_calls"] = counts(urls)
+        if burst:
+            move_stages_on(urls, burst)
+            reset_counts(urls)
+            meta_before = meta_requests(urls)
+            seconds, peak, line = once_process(config_path)
+            results["burst"] = {
+                "seconds": round(seconds, 3),
+                "peak_rss_mb": peak,
+                "line": line,
+                "api_calls": {**counts(urls), "meta": meta_requests(urls) - meta_before},
+            }
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sheetsync.app.cli"], check=True)
+    results["python_start_and_imports_seconds"] = round(time.perf_counter() - started, 3)
     return results
 
 
@@ -311,6 +363,7 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=10_000)
     parser.add_argument("--latency-edits", type=int, default=200)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-processes", action="store_true")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -324,6 +377,14 @@ def main() -> int:
     csv_path = directory / "leads.csv"
     build_csv(csv_path, args.rows)
     report: dict[str, Any] = {"rows": args.rows, "columns": len(HEADER), "machine": machine()}
+    if not args.skip_processes:
+        processes_dir = directory / "processes"
+        processes_dir.mkdir()
+        report["once_processes"] = processes(processes_dir, csv_path, args.repeats, args.burst)
+        once = report["once_processes"]
+        bare_median = once["bare_gspread_get_all_values_seconds"]["median"]
+        once["quiet_vs_bare_read"] = round(once["quiet_seconds"]["median"] / bare_median, 2)
+        once["adoption_vs_bare_read"] = round(once["adoption"]["seconds"] / bare_median, 2)
     with emulator_process(csv_path) as urls:
         bare = bare_gspread_read(urls, args.repeats)
         report["bare_gspread_get_all_values_seconds"] = summary(bare)
@@ -345,6 +406,9 @@ def main() -> int:
             check=True,
         )
         report.update(json.loads(worker_run.stdout.strip().splitlines()[-1]))
+        report["adoption_vs_bare_read"] = round(
+            report["adoption_seconds"] / report["bare_gspread_get_all_values_seconds"]["median"], 2
+        )
         report["own_time_vs_bare_read"] = round(
             report["steady_own_seconds"]["median"]
             / report["bare_gspread_get_all_values_seconds"]["median"],
