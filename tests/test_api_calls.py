@@ -118,7 +118,7 @@ def test_a_restarted_process_does_not_parse_unchanged_rows_again(
     assert report.sent == 3  # QualifiedLead, Schedule, Purchase for the one lead that moved
 
 
-def test_a_fresh_once_on_a_quiet_sheet_costs_the_metadata_and_one_read(
+def test_fresh_once_processes_cost_the_metadata_and_the_reads_a_cycle_needs(
     emulators: Emulators, tmp_path: Path
 ) -> None:
     import time
@@ -129,15 +129,28 @@ def test_a_fresh_once_on_a_quiet_sheet_costs_the_metadata_and_one_read(
     rows = [[f"P{n}", f"p{n}@example.com", "", "", "", created, "New", ""] for n in range(20)]
     emulators.sheets.seed("sheet1", "Leads", [HEADER, *rows])
     config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
-    assert run_cli("once", "--config", str(config)).returncode == 0  # adopts: writes keys
+    adopting = run_cli("once", "--config", str(config))  # adopts the whole sheet in one cycle
+    assert adopting.returncode == 0, adopting.stderr
+    # Never seen: the header read and the status headers added; the data read, the re-read that
+    # finds the rows, and one write with every key and status.
+    assert dict(emulators.sheets.counts) == {"metadata": 1, "read": 3, "write": 2}
     assert run_cli("once", "--config", str(config)).returncode == 0  # reads its own writes back
     emulators.sheets.reset_counts()
     quiet = run_cli("once", "--config", str(config))  # a new process, nothing changed
     assert quiet.returncode == 0, quiet.stderr
     assert dict(emulators.sheets.counts) == {"metadata": 1, "read": 1}
 
-    # A column moved since: the layout is learned again from the data read's header.
     sheet = emulators.sheets.worksheet("sheet1", "Leads")
+    for row in range(2, 12):  # a burst: ten leads qualified at once
+        sheet.type_cell(row, 7, "Qualified")
+    emulators.sheets.reset_counts()
+    requests_before = emulators.graph.requests
+    burst = run_cli("once", "--config", str(config))
+    assert burst.returncode == 0, burst.stderr
+    assert dict(emulators.sheets.counts) == {"metadata": 1, "read": 2, "write": 1}
+    assert emulators.graph.requests - requests_before == 1
+
+    # A column moved since: the layout is learned again from the data read's header.
     for row in sheet.rows:
         row.insert(0, "Notes" if row is sheet.rows[0] else "")
     emulators.sheets.reset_counts()
