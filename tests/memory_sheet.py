@@ -75,3 +75,10 @@ class MemorySheet:
             row = grid[cell.row - 1]
             row.extend([""] * (cell.column - len(row)))
             row[cell.column - 1] = cell.text
+
+    def append(self, rows: Sequence[Sequence[str]]) -> None:
+        self._request("append")
+        last = max(
+            (n for n, row in enumerate(self.rows, 1) if any(v != "" for v in row)), default=0
+        )
+        self.rows[last:last] = [list(row) for row in rows]

@@ -77,10 +77,10 @@ def load_token(meta: MetaConfig, environ: dict[str, str] | None = None) -> str:
     """From meta.access_token_file, a systemd credential, or the environment variable."""
     env = os.environ if environ is None else environ
     if meta.access_token_file is not None:
-        return _read_token_file(meta.access_token_file, "meta.access_token_file")
+        return read_token_file(meta.access_token_file, "meta.access_token_file")
     credentials_dir = env.get("CREDENTIALS_DIRECTORY")
     if credentials_dir and (Path(credentials_dir) / "meta-token").exists():
-        return _read_token_file(
+        return read_token_file(
             Path(credentials_dir) / "meta-token", "the systemd credential meta-token"
         )
     name = meta.access_token_env or "META_ACCESS_TOKEN"
@@ -93,7 +93,7 @@ def load_token(meta: MetaConfig, environ: dict[str, str] | None = None) -> str:
     return token
 
 
-def _read_token_file(path: Path, what: str) -> str:
+def read_token_file(path: Path, what: str) -> str:
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as error:

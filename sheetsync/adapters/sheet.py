@@ -227,13 +227,14 @@ class LeadSheet:
         )
 
     # --- calls ---------------------------------------------------------------
-    def _call(self, kind: str, what: str, call: Callable[[], Any]) -> Any:
+    def _call(self, kind: str, what: str, call: Callable[[], Any], *, retry: bool = True) -> Any:
         def counted() -> Any:
             API_CALLS.labels(api="sheets", kind=kind).inc()
             return call()
 
+        policy = self._retry if retry else RetryPolicy(tries=1)
         try:
-            return call_with_retries(counted, _is_transient, self._retry, self._sleep, _wait_hint)
+            return call_with_retries(counted, _is_transient, policy, self._sleep, _wait_hint)
         except gspread.exceptions.APIError as error:
             raise self._explain(what, error) from None
         except (requests.ConnectionError, requests.Timeout) as error:
@@ -412,6 +413,24 @@ class LeadSheet:
             "write",
             "writing status cells",
             lambda: self._http.values_batch_update(self.spreadsheet_id, body),
+        )
+
+    def append(self, rows: Sequence[Sequence[str]]) -> None:
+        """`values:append` with INSERT_ROWS and RAW: after the last row of the table, as text (a
+        16-digit lead id keeps every digit). Sent once: retrying an append whose answer was lost
+        could add the rows twice; the next cycle's read tells whether they landed."""
+        if not rows:
+            return
+        self._call(
+            "append",
+            "adding new leads",
+            lambda: self._http.values_append(
+                self.spreadsheet_id,
+                absolute_range_name(self.worksheet, "A1"),
+                params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
+                body={"values": [list(row) for row in rows]},
+            ),
+            retry=False,
         )
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sheetsync.adapters.leadads import LeadAdsClient, load_page_token
 from sheetsync.adapters.meta import MetaClient, load_token
-from sheetsync.core.config import Config
+from sheetsync.core.config import Config, LeadAdsConfig
 from sheetsync.support.logs import redact
 
 
@@ -24,3 +25,15 @@ def meta_client(config: Config, sleep: Callable[[float], None] = time.sleep) -> 
         return value
 
     return MetaClient(config.meta, token, sleep=sleep)
+
+
+def lead_source(config: Config, lead_ads: LeadAdsConfig) -> LeadAdsClient:
+    """The Lead Ads client of one job. Its Page token is read before each request, so a missing
+    or rotated token is seen by the intake (which pauses, naming it), not at start-up."""
+
+    def token() -> str:
+        value = load_page_token(lead_ads)
+        redact(value)
+        return value
+
+    return LeadAdsClient(config.meta, token)

@@ -44,6 +44,8 @@ class ColumnReader:
     def _learn(self, header: tuple[str, ...]) -> None:
         found = Layout.of(header)
         wanted = self.job.status_columns.headers()[1 if self.job.key_column else 0 :]
+        if self.job.lead_ads:  # the columns new Lead Ads rows fill, added like the status ones
+            wanted += [h for h in self.job.lead_ads.headers() if h not in wanted]
         # Check against the header as it will be once the status columns are added, and add them
         # only when every configured column is there: a failed cycle writes nothing.
         layout = found.with_columns(wanted)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sheetsync.app.columns import ColumnReader
+from sheetsync.app.intake import IntakeReport, LeadIntake
 from sheetsync.app.summary_tab import SummaryTab
 from sheetsync.core.config import JobConfig, funnel
 from sheetsync.core.decide import (
@@ -36,11 +37,12 @@ from sheetsync.core.errors import render as render_error
 from sheetsync.core.leads import ColumnMap, Lead, identity_hash
 from sheetsync.core.locate import locate_rows
 from sheetsync.core.plan import Memory, Plan, memory_after
-from sheetsync.core.ports import SheetPort, Store
+from sheetsync.core.ports import LeadSource, SheetPort, Store
 from sheetsync.core.records import OutboxEvent, Outcome, Pause
 from sheetsync.core.status import JobView, when
 from sheetsync.core.summary import problem_kind
 from sheetsync.core.table import CellWrite, Table
+from sheetsync.core.text import cell_text
 from sheetsync.support.logs import scrub
 
 log = logging.getLogger("sheetsync.cycle")
@@ -69,6 +71,7 @@ class CycleReport:
     crashed: bool = (
         False  # the error was not one sheetsync knows: a defect, logged with its traceback
     )
+    intake: IntakeReport | None = None  # the Lead Ads intake, for jobs that have one
     dry_run_lines: list[dict[str, Any]] = field(default_factory=list)
     outcomes_by_event: Counter[tuple[str, str]] = field(
         default_factory=Counter
@@ -87,6 +90,7 @@ class CycleReport:
             f"{self.pending} pending, {self.expired} expired, {self.baseline} baseline, "
             f"{self.problems} rows with problems, {self.cells_written} cells written"
         )
+        text += f"; {self.intake.summary()}" if self.intake else ""
         return text + (f"; sending paused: {self.blocked}" if self.blocked else "")
 
 
@@ -100,6 +104,7 @@ class JobRunner:
         send: Sender,
         store: Store,
         clock: Callable[[], float],
+        leads: LeadSource | None = None,
     ) -> None:
         self.job = job
         self.sheet = sheet
@@ -109,6 +114,7 @@ class JobRunner:
         self._events = [stage.event for stage in funnel(job)]
         self._reader = ColumnReader(job, sheet)
         self._summary = SummaryTab(job, sheet)
+        self._intake = LeadIntake(job, sheet, leads, store) if leads and job.lead_ads else None
         # Lead key → hash of what its row held after the last cycle; None until this process's first.
         self._row_hashes: dict[str, int] | None = None
         # Lead key → kinds of its row problems, for the report (loaded from the store at start).
@@ -185,14 +191,16 @@ class JobRunner:
             work.parsed or report.sent or report.failed or report.pending or report.expired
         )
         summary_cells = self._summary.cells(self.store, problems, now, quiet)
-        del (
-            table
-        )  # the big read is not needed any more: let the re-read before writing take its place
+        in_sheet = self._lead_ids(table, columns) if self._intake else set()
+        # The big read is not needed any more: let the re-read before writing take its place.
+        del table
         if work.changes or summary_cells:
             self._write_back(work, columns, report, summary_cells)
         # Only after a complete cycle, so one that failed midway is redone in full.
         self._row_hashes = work.hashes
         self.store.save_rows(self.job.name, work.digests, problems, gone)
+        if self._intake is not None:
+            report.intake = self._take_in(now, in_sheet)
         if report.blocked and not report.waiting:
             # The rows say why they wait; the job itself could not do its work until a person
             # acts: a failed cycle (not a "last success", no watchdog ping, `once` exits
@@ -208,6 +216,26 @@ class JobRunner:
         if learned and self._row_hashes is not None:
             self._row_hashes = {}  # columns moved: what rows held is not comparable any more
         return table, columns
+
+    def _take_in(self, now: int, in_sheet: set[str]) -> IntakeReport:
+        """New Lead Ads leads into the sheet. Whatever stops it is the intake's own pause, shown
+        in `status`: the stage sync this cycle did stands."""
+        assert self._intake is not None and self._reader.layout is not None
+        try:
+            return self._intake.run(now, in_sheet, self._reader.layout)
+        except Exception as error:  # a failed append or a defect: the intake waits a cycle
+            reason = f"new leads could not be added: {scrub(render_error(error))}"
+            self.store.set_intake_pause(self.job.name, reason, None)
+            if not isinstance(error, SheetsyncError):
+                self._log_crash(error)
+            return IntakeReport(paused=reason)
+
+    @staticmethod
+    def _lead_ids(table: Table, columns: ColumnMap) -> set[str]:
+        """The lead ids standing in the sheet, as text (what the intake must not add again)."""
+        column = columns.fields.get("lead_id")
+        values = table.columns.get(column, ()) if column else ()
+        return {text for value in values if (text := cell_text(value))}
 
     def _recall(self, keys: list[str]) -> Memory:
         return self.store.memory(self.job.name, keys)

@@ -10,7 +10,7 @@ from pathlib import Path
 from sheetsync.adapters.meta import MetaClient, deliver
 from sheetsync.adapters.sheet import LeadSheet, cell_ref, connect
 from sheetsync.adapters.sqlite import SqliteStore
-from sheetsync.app.clients import meta_client
+from sheetsync.app.clients import lead_source, meta_client
 from sheetsync.app.cycle import CycleReport, JobRunner, Sender
 from sheetsync.app.dry_run import dry_run_lines
 from sheetsync.core.config import Config, JobConfig
@@ -78,7 +78,14 @@ def build(
             for job in config.jobs
         }
         runners = [
-            JobRunner(job, sheets[job.name], sender_for(meta, job), store, clock)
+            JobRunner(
+                job,
+                sheets[job.name],
+                sender_for(meta, job),
+                store,
+                clock,
+                lead_source(config, job.lead_ads) if job.lead_ads else None,
+            )
             for job in config.jobs
             if store is not None and not dry_run
         ]

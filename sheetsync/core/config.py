@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sheetsync.core.errors import ConfigError
+from sheetsync.core.text import fold
 
 GOOGLE_SHEETS_URL = "https://sheets.googleapis.com"
 META_GRAPH_URL = "https://graph.facebook.com"
@@ -131,6 +132,51 @@ class StatusColumns(_Strict):
         return [self.key, self.status, self.events, self.synced_at]
 
 
+class LeadAdsColumns(_Strict):
+    """Optional headers for where a Lead Ads lead came from."""
+
+    form: str | None = None
+    ad: str | None = None
+    campaign: str | None = None
+
+
+class LeadAdsConfig(_Strict):
+    """Bring new Lead Ads (instant form) leads of a Facebook Page into the job's worksheet."""
+
+    page_id: str
+    forms: Literal["all"] | list[str] = "all"
+    access_token_env: str | None = "META_PAGE_TOKEN"
+    access_token_file: Path | None = None
+    answers: dict[str, str] = Field(default_factory=dict)  # form question key → sheet header
+    other_answers: str | None = None  # header for answers with no column: "key: value" lines
+    stage: str = "New"
+    lookback_days: int = Field(default=90, ge=1, le=90)
+    columns: LeadAdsColumns = LeadAdsColumns()
+
+    @field_validator("page_id", mode="before")
+    @classmethod
+    def _page_digits(cls, value: object) -> str:
+        text = str(value).strip()
+        if not text.isdigit():
+            raise ValueError(f"must be the Facebook Page's id, digits only; got {text!r}")
+        return text
+
+    @field_validator("forms", mode="before")
+    @classmethod
+    def _form_ids(cls, value: object) -> object:
+        if isinstance(value, list):
+            texts = [str(item).strip() for item in value]
+            if not texts or not all(text.isdigit() for text in texts):
+                raise ValueError("must be `all` or a list of form ids (digits)")
+            return texts
+        return value
+
+    def headers(self) -> list[str]:
+        """Headers the intake writes besides the job's own columns (added if the sheet lacks them)."""
+        named = [*self.answers.values(), self.other_answers, *self.columns.model_dump().values()]
+        return list(dict.fromkeys(header for header in named if header))
+
+
 class JobConfig(_Strict):
     name: str = Field(min_length=1)
     spreadsheet: str
@@ -153,6 +199,7 @@ class JobConfig(_Strict):
     # "website" for leads from a site form, to match the pixel's first event; later stages stay
     # system_generated (Conversion Leads).
     first_event_action_source: Literal["system_generated", "website"] = "system_generated"
+    lead_ads: LeadAdsConfig | None = None
 
     @field_validator("poll_interval", mode="before")
     @classmethod
@@ -200,7 +247,25 @@ class JobConfig(_Strict):
             raise ValueError("set either columns.stage with stages, or stage_columns (exactly one)")
         if self.columns.stage and not self.stages:
             raise ValueError("stages: at least one stage is needed when columns.stage is set")
+        if self.lead_ads is not None:
+            self._lead_ads_fit(self.lead_ads)
         return self
+
+    def _lead_ads_fit(self, lead_ads: LeadAdsConfig) -> None:
+        """A new lead's row needs somewhere to put its id, its time and its stage."""
+        needed = {"lead_id": "its lead id", "created_at": "its created time", "stage": "its stage"}
+        missing = [
+            f"columns.{name} ({why})"
+            for name, why in needed.items()
+            if not getattr(self.columns, name)
+        ]
+        if missing:
+            raise ValueError("lead_ads needs " + ", ".join(missing) + " to write new leads into")
+        if fold(lead_ads.stage) not in {fold(label) for label in self.stages}:
+            known = ", ".join(self.stages)
+            raise ValueError(
+                f"lead_ads.stage {lead_ads.stage!r} is not one of the stages ({known})"
+            )
 
 
 def default_state_path() -> Path:

@@ -88,3 +88,14 @@ def render(error: BaseException) -> str:
     if isinstance(error, OSError):
         return f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
     return f"unexpected {type(error).__name__}: {error}"
+
+
+class LeadSourceUnavailable(Retriable):
+    """Meta will not give Lead Ads leads now. `kind`: "rate_limit" (wait `wait` seconds, or
+    Meta's default), "auth" (the Page token lost access: a person must act), "gone" (the form
+    no longer exists: not an error), or "transient"."""
+
+    def __init__(self, message: str, kind: str, wait: float | None = None, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.kind = kind
+        self.wait = wait

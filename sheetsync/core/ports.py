@@ -9,12 +9,20 @@ tests/test_store_contract.py.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from sheetsync.core.health import JobState
+from sheetsync.core.intake import FetchedLead, LeadForm
 from sheetsync.core.plan import Memory, Plan
-from sheetsync.core.records import OutboxEvent, Outcome, Pause
+from sheetsync.core.records import (
+    FormCheckpoint,
+    IntakeLead,
+    IntakeState,
+    OutboxEvent,
+    Outcome,
+    Pause,
+)
 from sheetsync.core.table import CellWrite, Layout, Table
 
 
@@ -84,7 +92,26 @@ class Queries(Protocol):
     def problem_counts(self, job: str) -> tuple[int, Counter[str]]: ...
 
 
-class Store(Outbox, PlannerMemory, JobHealth, Queries, Protocol):
+class LeadIntakeMemory(Protocol):
+    """What the Lead Ads intake keeps: per form a checkpoint, the leads in the sheet, its pause."""
+
+    def intake_checkpoints(self, job: str) -> dict[str, int]: ...
+    def intake_known(self, job: str, lead_ids: Iterable[str]) -> set[str]: ...
+    def record_intake(
+        self,
+        job: str,
+        leads: Sequence[IntakeLead],
+        checkpoints: Sequence[FormCheckpoint],
+        now: int,
+    ) -> None:
+        """The leads now in the sheet and the forms' new checkpoints, in one transaction."""
+        ...
+
+    def set_intake_pause(self, job: str, reason: str | None, until: int | None) -> None: ...
+    def intake_state(self, job: str, since: int) -> IntakeState: ...
+
+
+class Store(Outbox, PlannerMemory, JobHealth, Queries, LeadIntakeMemory, Protocol):
     """Everything sheetsync keeps between cycles. Closing releases it for another process."""
 
     def close(self) -> None: ...
@@ -100,6 +127,18 @@ class SheetPort(Protocol):
     def ensure_headers(self, layout: Layout, wanted: Sequence[str]) -> Layout: ...
     def ensure_worksheet(self, title: str, rows: int, columns: int) -> None: ...
     def write(self, cells: Sequence[CellWrite]) -> None: ...
+    def append(self, rows: Sequence[Sequence[str]]) -> None:
+        """New rows after the table's last non-empty row, as text; never over a person's rows.
+        Not retried: a lost answer is settled by the next cycle's read, not by a second append."""
+        ...
+
+
+class LeadSource(Protocol):
+    """A Page's Lead Ads forms and their leads (Meta's Graph API, or the emulator). Raises
+    LeadSourceUnavailable when Meta will not answer now."""
+
+    def forms(self, page_id: str) -> list[LeadForm]: ...
+    def leads(self, form_id: str, since: int) -> Iterator[FetchedLead]: ...
 
 
 class Sender(Protocol):

@@ -39,3 +39,38 @@ class Outcome:
     detail: str = ""
     fbtrace_id: str = ""
     retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeLead:
+    """A Lead Ads lead that stands in the sheet: appended by sheetsync, or found there."""
+
+    lead_id: str
+    form_id: str
+    created_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class FormCheckpoint:
+    """Where the next fetch of a form starts: the created time of the newest lead fetched."""
+
+    form_id: str
+    form_name: str
+    checkpoint: int
+
+
+@dataclass(frozen=True, slots=True)
+class FormFigures:
+    form_id: str
+    form_name: str
+    checkpoint: int
+    last_fetch_at: int | None
+    appended_since: int  # leads appended since the moment asked for (today, for `status`)
+    appended_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeState:
+    paused: str | None = None  # why the intake waits (throttled, access lost), in plain words
+    paused_until: int | None = None  # None with a reason: until the next cycle's try
+    forms: tuple[FormFigures, ...] = ()

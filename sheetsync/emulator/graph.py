@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from sheetsync.emulator.http import Reply, Request
+from sheetsync.emulator.leadgen import LeadAds
 
 DEFAULT_DATASET = "123456789012345"
 MAX_EVENTS = 1000
@@ -42,6 +43,7 @@ HASHED_FIELDS = ("em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _FBC = re.compile(r"^fb\.\d+\.(\d{13}|\d{10})\.[^.\s]+(\.[A-Za-z0-9_-]+)?$")
 _PATH = re.compile(r"^/(v\d+\.\d+)/(\d+)(/events)?$")
+_LEADGEN_PATH = re.compile(r"^/(v\d+\.\d+)/(\d+)/(leadgen_forms|leads)$")
 
 
 @dataclass
@@ -130,6 +132,7 @@ class GraphEmulator:
         self._faults: list[GraphFault] = []
         self._random: tuple[float, random.Random, list[GraphFault]] | None = None
         self._rejections: list[tuple[Callable[[dict[str, Any]], bool], int, str]] = []
+        self.lead_ads = LeadAds(token)  # the Lead Ads read API (leadgen_forms, leads)
 
     # --- control surface -------------------------------------------------
     def inject(self, fault: GraphFault) -> None:
@@ -163,6 +166,11 @@ class GraphEmulator:
     def handle(self, request: Request) -> Reply:
         if request.raw_path.startswith("/_emulator/"):
             return self._control(request)
+        leadgen = _LEADGEN_PATH.match(request.raw_path)
+        if leadgen and request.method == "GET":
+            version, object_id, edge = leadgen.groups()
+            base_url = f"http://{request.headers.get('host', '127.0.0.1')}"
+            return self.lead_ads.handle(request, base_url, version, object_id, edge)
         match = _PATH.match(request.raw_path)
         if not match:
             return GraphError(803, "Unknown path components", status=404).reply()
@@ -245,6 +253,8 @@ class GraphEmulator:
 
     def _control(self, request: Request) -> Reply:
         action = request.raw_path.removeprefix("/_emulator/")
+        if action.startswith("leadgen/"):
+            return self.lead_ads.control(action.removeprefix("leadgen/"), request)
         if action == "events":
             with self.lock:
                 received = [

@@ -42,7 +42,7 @@ _FAULT_MESSAGES = {
     500: "Internal error encountered.",
     503: "The service is currently unavailable.",
 }
-KINDS = ("metadata", "read", "write", "token")
+KINDS = ("metadata", "read", "write", "append", "token")
 
 
 class SheetsError(Exception):
@@ -333,6 +333,10 @@ class SheetsEmulator:
             )
         if len(parts) == 2 and parts[1] == "values:batchUpdate":
             return Reply(200, self._write_many(book, request.json()))
+        if len(parts) == 3 and parts[1] == "values" and parts[2].endswith(":append"):
+            return Reply(
+                200, self._append(book, unquote(parts[2].removesuffix(":append")), request)
+            )
         if len(parts) == 3 and parts[1] == "values":
             range_text = unquote(parts[2])
             if request.method == "GET":
@@ -452,6 +456,42 @@ class SheetsEmulator:
             "updatedRows": height,
             "updatedColumns": width,
             "updatedCells": updated,
+        }
+
+    def _append(self, book: Spreadsheet, text: str, request: Request) -> dict[str, Any]:
+        """`values:append`: the rows go after the table's last non-empty row (INSERT_ROWS inserts
+        new rows there, so nothing below is overwritten), as Google does for a range like 'Leads'!A1."""
+        if _first(request.query, "insertDataOption", "OVERWRITE") != "INSERT_ROWS":
+            raise SheetsError(400, "the emulator supports insertDataOption=INSERT_ROWS only")
+        option = _first(request.query, "valueInputOption", "")
+        body = request.json()
+        assert isinstance(body, dict)
+        values = body.get("values", [])
+        grid = parse_range(text)
+        sheet = book.worksheet(grid.title) if grid.title is not None else book.sheets[0]
+        last = max(
+            (
+                n
+                for n, row in enumerate(sheet.rows, start=1)
+                if any(value not in (None, "") for value in row)
+            ),
+            default=0,
+        )
+        for offset in range(len(values)):
+            sheet.insert_row(last + 1 + offset)
+        width = max((len(row) for row in values), default=0)
+        if width > sheet.column_count:
+            raise SheetsError(400, f"Range exceeds grid limits. Max columns: {sheet.column_count}")
+        response = self._write(
+            book,
+            format_range(sheet.title, last + 1, 1, last + len(values), max(width, 1)),
+            values,
+            option,
+        )
+        return {
+            "spreadsheetId": book.spreadsheet_id,
+            "tableRange": format_range(sheet.title, 1, 1, max(last, 1), sheet.column_count),
+            "updates": response,
         }
 
     def _write_many(self, book: Spreadsheet, body: object) -> dict[str, Any]:
@@ -663,6 +703,8 @@ def _kind_of(request: Request) -> str:
     path = request.raw_path
     if path == "/token":
         return "token"
+    if path.endswith(":append"):
+        return "append"
     if path.endswith(":batchUpdate") or request.method in ("PUT", "POST"):
         return "write"
     if "/values" in path:

@@ -104,6 +104,28 @@ MIGRATIONS = [
     """
     ALTER TABLE jobs ADD COLUMN header TEXT;
     """,
+    # Lead Ads intake: per form the checkpoint (created time of the newest lead fetched), the
+    # leads appended to the sheet (never twice), and the intake's own pause.
+    """
+    CREATE TABLE intake_forms (
+        job TEXT NOT NULL,
+        form_id TEXT NOT NULL,
+        form_name TEXT NOT NULL DEFAULT '',
+        checkpoint INTEGER NOT NULL,
+        last_fetch_at INTEGER,
+        PRIMARY KEY (job, form_id)
+    );
+    CREATE TABLE intake_leads (
+        job TEXT NOT NULL,
+        lead_id TEXT NOT NULL,
+        form_id TEXT NOT NULL,
+        created_time INTEGER NOT NULL,
+        appended_at INTEGER NOT NULL,
+        PRIMARY KEY (job, lead_id)
+    );
+    ALTER TABLE jobs ADD COLUMN intake_paused TEXT;
+    ALTER TABLE jobs ADD COLUMN intake_paused_until INTEGER;
+    """,
 ]
 log = logging.getLogger("sheetsync.state")
 
