@@ -204,3 +204,64 @@ def test_a_missing_page_token_pauses_the_intake_and_names_the_variable(
     report = runtime(sheet, tmp_path, clock, jobs=[lead_ads_job()]).run_once()[0]
     assert report.ok
     assert report.intake is not None and "set META_PAGE_TOKEN" in (report.intake.paused or "")
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_during_intake_leaves_every_lead_exactly_once(
+    sheet: Emulators, tmp_path: Path
+) -> None:
+    """`once` processes killed at random moments while leads arrive: fetching, appending (slow,
+    so kills land while Google applies it) and recording. Then undisturbed runs: each lead
+    stands in the sheet once, and its Lead event reached Meta once."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from support import TOKEN, config_dict, write_config
+
+    sheet.sheets.latency = {"append": 0.4, "read": 0.05}
+    config = write_config(
+        tmp_path / "c.yaml", config_dict(sheet, tmp_path / "state.db", [lead_ads_job()])
+    )
+    env = {**os.environ, "META_ACCESS_TOKEN": TOKEN, "META_PAGE_TOKEN": PAGE_TOKEN}
+    chaos = random.Random(5)
+    expected = []
+    for round_number in range(12):
+        for _lead in range(chaos.randrange(1, 4)):  # leads arrive, some late (older than others)
+            created = time.time() - chaos.uniform(60, 1800)
+            expected.append(add_lead(sheet, created, len(expected)))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sheetsync", "once", "--config", str(config)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if round_number % 2:  # at a random moment
+            time.sleep(chaos.uniform(0.4, 2.0))
+            process.send_signal(signal.SIGKILL)
+        else:  # the moment Google has the append: it lands, the process never hears of it
+            sheet.sheets.before_next(
+                "append", lambda _, pid=process.pid: os.kill(pid, signal.SIGKILL)
+            )
+        process.wait(timeout=60)
+        sheet.sheets.clear_edits()
+    sheet.sheets.latency = {}
+    for _ in range(2):  # undisturbed: the first takes in what is left, the second sends
+        subprocess.run(
+            [sys.executable, "-m", "sheetsync", "once", "--config", str(config)],
+            env=env,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+    standing = rows_by_lead_id(sheet)
+    assert {lead: len(rows) for lead, rows in standing.items()} == dict.fromkeys(expected, 1)
+    sent = [
+        str(e["user_data"]["lead_id"])
+        for e in sheet.graph.events()
+        if e["user_data"].get("lead_id")
+    ]
+    assert sorted(set(sent)) == sorted(expected)

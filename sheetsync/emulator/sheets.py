@@ -259,6 +259,10 @@ class SheetsEmulator:
         with self.lock:
             self._edits.append((kind, edit))
 
+    def clear_edits(self) -> None:
+        with self.lock:
+            self._edits.clear()
+
     def reset_counts(self) -> None:
         with self.lock:
             self.counts.clear()
