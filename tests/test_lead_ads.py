@@ -265,3 +265,32 @@ def test_sigkill_at_random_moments_during_intake_leaves_every_lead_exactly_once(
         if e["user_data"].get("lead_id")
     ]
     assert sorted(set(sent)) == sorted(expected)
+
+
+def test_status_and_the_summary_tab_show_the_intake_per_form_and_its_pause(
+    sheet: Emulators, tmp_path: Path
+) -> None:
+    from support import config_dict, run_cli, write_config
+
+    job = lead_ads_job()
+    job["summary_worksheet"] = "sheetsync"
+    add_lead(sheet, NOW - 600, 1)
+    clock = Clock(NOW)
+    sheet.graph.clock = clock
+    sync = runtime(sheet, tmp_path, clock, jobs=[job])
+    sync.run_once()
+    config = write_config(tmp_path / "c.yaml", config_dict(sheet, tmp_path / "state.db", [job]))
+    shown = run_cli("status", "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    assert "Lead Ads intake: taking in new leads" in shown.stdout
+    assert f"form Spring offer ({FORM}): " in shown.stdout and "1 in all" in shown.stdout
+
+    sheet.graph.lead_ads.inject(LeadAdsFault("lost_access"))
+    clock.advance(3600)
+    sync.run_once()
+    shown = run_cli("status", "--config", str(config))
+    assert "Lead Ads intake: paused: the Page token cannot read leads (code 200)" in shown.stdout
+    assert PAGE_TOKEN not in shown.stdout
+    tab = sheet.sheets.worksheet("sheet1", "sheetsync").displayed()
+    line = next(row for row in tab if row and row[0] == "New leads from Lead Ads")
+    assert line[1].startswith("PAUSED: the Page token cannot read leads")

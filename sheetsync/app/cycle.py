@@ -185,13 +185,19 @@ class JobRunner:
         )
         self._deliver(now, report)
         self._render_waiting(work, table, columns)
+        if self._intake is not None:  # before the summary, so the tab shows what it did
+            report.intake = self._take_in(now, self._lead_ids(table, columns))
         problems, gone = self._standing_problems(changed.taken | work.parsed)
         report.problems = len(problems)
         quiet = not (
-            work.parsed or report.sent or report.failed or report.pending or report.expired
+            work.parsed
+            or report.sent
+            or report.failed
+            or report.pending
+            or report.expired
+            or (report.intake and (report.intake.appended or report.intake.paused))
         )
         summary_cells = self._summary.cells(self.store, problems, now, quiet)
-        in_sheet = self._lead_ids(table, columns) if self._intake else set()
         # The big read is not needed any more: let the re-read before writing take its place.
         del table
         if work.changes or summary_cells:
@@ -199,8 +205,6 @@ class JobRunner:
         # Only after a complete cycle, so one that failed midway is redone in full.
         self._row_hashes = work.hashes
         self.store.save_rows(self.job.name, work.digests, problems, gone)
-        if self._intake is not None:
-            report.intake = self._take_in(now, in_sheet)
         if report.blocked and not report.waiting:
             # The rows say why they wait; the job itself could not do its work until a person
             # acts: a failed cycle (not a "last success", no watchdog ping, `once` exits

@@ -25,7 +25,7 @@ def job_status(
     else:
         rows_with_problems = len(problems)
         kinds = Counter(kind for row in problems.values() for kind in row)
-    return job_figures(
+    figures = job_figures(
         job,
         store.job_state(job.name),
         store.event_rows(job.name),
@@ -35,3 +35,6 @@ def job_status(
         rows_with_problems,
         now,
     )
+    if job.lead_ads is not None:
+        figures.lead_ads = store.intake_state(job.name, int(now // DAY * DAY))  # since midnight UTC
+    return figures

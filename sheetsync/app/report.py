@@ -19,7 +19,8 @@ from sheetsync.core.errors import StateError
 from sheetsync.core.health import JobStatus
 from sheetsync.core.outbox import too_old_to_send
 from sheetsync.core.plan import Where, event_id_for
-from sheetsync.core.records import OutboxEvent
+from sheetsync.core.records import IntakeState, OutboxEvent
+from sheetsync.core.status import when
 
 
 def print_status(config: Config, as_json: bool = False, now: float | None = None) -> int:
@@ -89,7 +90,23 @@ def _render(item: JobStatus) -> str:
     if item.match_keys:
         shares = ", ".join(f"{key} {share:.0%}" for key, share in item.match_keys.items())
         lines.append(f"  match keys on sent events: {shares}")
+    if item.lead_ads is not None:
+        lines += _intake_lines(item.lead_ads)
     return "\n".join(lines)
+
+
+def _intake_lines(intake: IntakeState) -> list[str]:
+    state = f"paused: {intake.paused}" if intake.paused else "taking in new leads"
+    lines = [f"  Lead Ads intake: {state}"]
+    for form in intake.forms:
+        lines.append(
+            f"    form {form.form_name or form.form_id} ({form.form_id}): {form.appended_since} "
+            f"today, {form.appended_total} in all; last fetch {when(form.last_fetch_at) or 'never'}"
+            f"; checkpoint {when(form.checkpoint)}"
+        )
+    if not intake.forms:
+        lines.append("    no form fetched yet")
+    return lines
 
 
 def resend(config: Config, job_name: str, lead_key: str, event_name: str | None) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheetsync.core.config import JobConfig, funnel
+from sheetsync.core.records import IntakeState
 from sheetsync.core.status import when
 
 DAY = 86400
@@ -69,6 +70,7 @@ class JobStatus:
     )  # key → share of sent events carrying it
     rows_with_problems: int = 0
     problems: dict[str, int] = field(default_factory=dict)  # problem kind → rows
+    lead_ads: IntakeState | None = None  # the Lead Ads intake, for jobs that have one
 
 
 def job_figures(

@@ -23,6 +23,18 @@ def problem_kind(problem: str) -> str:
     return " ".join(words).rstrip(":,") or "other"
 
 
+def _lead_ads_rows(status: JobStatus) -> list[list[str]]:
+    """One line on the Lead Ads intake: paused and why, or the leads it brought today."""
+    intake = status.lead_ads
+    if intake is None:
+        return []
+    if intake.paused:
+        return [["New leads from Lead Ads", f"PAUSED: {intake.paused}"]]
+    today = sum(form.appended_since for form in intake.forms)
+    total = sum(form.appended_total for form in intake.forms)
+    return [["New leads from Lead Ads", f"{today} today, {total} in all"]]
+
+
 def render(status: JobStatus, now: float) -> list[list[str]]:
     hour = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:00 UTC")
     rows: list[list[str]] = [
@@ -38,6 +50,7 @@ def render(status: JobStatus, now: float) -> list[list[str]]:
         ],
         ["Leads in the last 30 days", str(status.leads_last_30_days)],
         ["Waiting / rejected / expired", f"{status.pending} / {status.failed} / {status.expired}"],
+        *_lead_ads_rows(status),
         [],
         [
             "Event",
