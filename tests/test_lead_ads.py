@@ -294,3 +294,31 @@ def test_status_and_the_summary_tab_show_the_intake_per_form_and_its_pause(
     tab = sheet.sheets.worksheet("sheet1", "sheetsync").displayed()
     line = next(row for row in tab if row and row[0] == "New leads from Lead Ads")
     assert line[1].startswith("PAUSED: the Page token cannot read leads")
+
+
+def test_check_proves_the_page_token_lists_the_forms_and_names_unmapped_answers(
+    sheet: Emulators, tmp_path: Path
+) -> None:
+    from support import config_dict, run_cli, write_config
+
+    add_lead(sheet, NOW - 600, 1)  # its form asks for a budget, which has no column
+    config = write_config(
+        tmp_path / "c.yaml", config_dict(sheet, tmp_path / "state.db", [lead_ads_job()])
+    )
+    checked = run_cli("check", "--config", str(config), env={"META_PAGE_TOKEN": PAGE_TOKEN})
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"Page token works; 1 form(s): Spring offer ({FORM})" in checked.stdout
+    assert "no column for budget: they go to 'Form Answers'" in checked.stdout
+    assert (
+        "will add Sync Key, Sync Status, Sent Events, Last Sync, Form Answers, Form"
+        in checked.stdout
+    )
+
+    sheet.graph.lead_ads.inject(LeadAdsFault("lost_access"))
+    refused = run_cli("check", "--config", str(config), env={"META_PAGE_TOKEN": PAGE_TOKEN})
+    assert refused.returncode == 1
+    assert (
+        "the Page token cannot read leads (code 200); give the token leads_retrieval"
+        in refused.stdout
+    )
+    assert PAGE_TOKEN not in refused.stdout + refused.stderr

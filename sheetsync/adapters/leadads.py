@@ -89,9 +89,19 @@ class LeadAdsClient:
 
     def forms(self, page_id: str) -> list[LeadForm]:
         """Every form of the Page, archived ones too (their leads still count)."""
+        fields = {"fields": "id,name,status,questions"}
         return [
-            LeadForm(id_text(item["id"]), str(item.get("name", "")), str(item.get("status", "")))
-            for item in self._pages(f"{page_id}/leadgen_forms", {"fields": "id,name,status"})
+            LeadForm(
+                id_text(item["id"]),
+                str(item.get("name", "")),
+                str(item.get("status", "")),
+                tuple(
+                    str(question.get("key", ""))
+                    for question in item.get("questions") or ()
+                    if isinstance(question, dict)
+                ),
+            )
+            for item in self._pages(f"{page_id}/leadgen_forms", fields)
         ]
 
     def leads(self, form_id: str, since: int) -> Iterator[FetchedLead]:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from sheetsync.adapters.sheet import LeadSheet, SheetError, connect
 from sheetsync.adapters.sqlite.database import location_problem
-from sheetsync.app.clients import meta_client
-from sheetsync.core.config import Config, JobConfig
-from sheetsync.core.errors import MissingColumns, TokenError
+from sheetsync.app.clients import lead_source, meta_client
+from sheetsync.core.config import Config, JobConfig, LeadAdsConfig
+from sheetsync.core.errors import MissingColumns, SheetsyncError, TokenError
 from sheetsync.core.events import likely_typos
+from sheetsync.core.intake import unmapped_keys
 from sheetsync.core.leads import resolve_columns
 from sheetsync.core.table import Layout
 
@@ -45,6 +46,8 @@ def run_check(config: Config) -> int:
             findings += _check_sheet(client, job)
         if token_ok:
             findings += _check_dataset(config, job)
+        if job.lead_ads is not None:
+            findings += _check_lead_ads(config, job, job.lead_ads)
         for event, standard in likely_typos(job):
             findings.append(
                 Finding(
@@ -86,13 +89,57 @@ def _check_sheet(client: object, job: JobConfig) -> list[Finding]:
         return [Finding(job.name, "sheet", False, str(error))]
     found = [Finding(job.name, "sheet", True, f"{job.spreadsheet} / {job.worksheet} opened")]
     layout = Layout.of(header)
-    missing_status = layout.missing(job.status_columns.headers())
+    added = job.status_columns.headers() + (job.lead_ads.headers() if job.lead_ads else [])
+    missing_status = layout.missing(added)
     try:
         resolve_columns(layout.with_columns(missing_status), job)
     except MissingColumns as missing:
         return [*found, Finding(job.name, "headers", False, "; ".join(missing.problems))]
     note = f"; will add {', '.join(missing_status)}" if missing_status else ""
     return [*found, Finding(job.name, "headers", True, f"every configured column found{note}")]
+
+
+def _check_lead_ads(config: Config, job: JobConfig, lead_ads: LeadAdsConfig) -> list[Finding]:
+    """The Page token works, which forms it sees, and which answers have no column."""
+    try:
+        forms = lead_source(config, lead_ads).forms(lead_ads.page_id)
+    except SheetsyncError as error:  # the token is missing, cannot read leads, or Meta is down
+        return [Finding(job.name, "lead ads", False, str(error))]
+    if lead_ads.forms != "all":
+        wanted = set(lead_ads.forms)
+        missing = sorted(wanted - {form.id for form in forms})
+        forms = [form for form in forms if form.id in wanted]
+        if missing:
+            gone = ", ".join(missing)
+            return [
+                Finding(
+                    job.name,
+                    "lead ads",
+                    False,
+                    f"form(s) {gone} not found on Page {lead_ads.page_id}",
+                )
+            ]
+    named = ", ".join(f"{form.name} ({form.id})" for form in forms) or "none yet"
+    found = [
+        Finding(job.name, "lead ads", True, f"Page token works; {len(forms)} form(s): {named}")
+    ]
+    unmapped = unmapped_keys((key for form in forms for key in form.questions), lead_ads)
+    if unmapped:
+        where = (
+            f"they go to {lead_ads.other_answers!r}"
+            if lead_ads.other_answers
+            else "they are dropped (set lead_ads.other_answers to keep them)"
+        )
+        found.append(
+            Finding(
+                job.name,
+                "lead ads answers",
+                True,
+                f"no column for {', '.join(unmapped)}: {where}",
+                warn=True,
+            )
+        )
+    return found
 
 
 def _check_dataset(config: Config, job: JobConfig) -> list[Finding]:

@@ -27,6 +27,7 @@ class LeadForm:
     id: str
     name: str
     status: str = "ACTIVE"
+    questions: tuple[str, ...] = ()  # the form's question keys (email, phone_number, custom …)
 
 
 @dataclass(frozen=True)

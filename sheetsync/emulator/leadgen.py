@@ -29,6 +29,7 @@ class LeadForm:
     name: str
     status: str = "ACTIVE"  # or ARCHIVED: its leads still count
     leads: list[dict[str, Any]] = field(default_factory=list)
+    questions: list[str] = field(default_factory=lambda: ["email", "phone_number", "full_name"])
 
 
 @dataclass
@@ -77,6 +78,7 @@ class LeadAds:
                 lead_id = str(9_000_000_000_000_000 + self._next_id)
                 self._next_id += 1
             form = self.forms[form_id]
+            form.questions += [key for key in answers if key not in form.questions]
             form.leads.append(
                 {
                     "id": lead_id,
@@ -122,7 +124,15 @@ class LeadAds:
                 if object_id not in self.pages:
                     return _error(400, 100, f"Object with ID '{object_id}' does not exist", 33)
                 items = [
-                    {"id": form.id, "name": form.name, "status": form.status}
+                    {
+                        "id": form.id,
+                        "name": form.name,
+                        "status": form.status,
+                        "questions": [
+                            {"key": key, "label": key.replace("_", " ").title(), "type": "CUSTOM"}
+                            for key in form.questions
+                        ],
+                    }
                     for form in (self.forms[i] for i in self.pages[object_id])
                 ]
             else:
