@@ -322,3 +322,36 @@ def test_check_proves_the_page_token_lists_the_forms_and_names_unmapped_answers(
         in refused.stdout
     )
     assert PAGE_TOKEN not in refused.stdout + refused.stderr
+
+
+def test_dry_run_prints_the_rows_it_would_append_and_appends_nothing(
+    sheet: Emulators, tmp_path: Path
+) -> None:
+    import json
+
+    from support import config_dict, run_cli, write_config
+
+    import time
+
+    lead = add_lead(sheet, time.time() - 600, 1)  # the CLI runs on the real clock
+    config = write_config(
+        tmp_path / "c.yaml", config_dict(sheet, tmp_path / "state.db", [lead_ads_job()])
+    )
+    shown = run_cli("dry-run", "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    appends = [
+        line["append"] for line in map(json.loads, shown.stdout.splitlines()) if "append" in line
+    ]
+    assert appends == [
+        {
+            "Name": "Lead 1",
+            "Email": "lead1@example.com",
+            "Phone": "+16505550100",
+            "Lead ID": lead,
+            "Created": appends[0]["Created"],
+            "Stage": "New",
+            "Form Answers": "budget: 10k, 20k",
+            "Form": "Spring offer",
+        }
+    ]
+    assert sheet.sheets.counts["append"] == 0 and len(sheet_rows(sheet)) == 1

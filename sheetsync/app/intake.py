@@ -14,10 +14,11 @@ Throttling or lost access pause the intake only; the job's stage sync goes on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sheetsync.core import intake
-from sheetsync.core.config import JobConfig
+from sheetsync.core.config import JobConfig, LeadAdsConfig
 from sheetsync.core.errors import LeadSourceUnavailable, SheetsyncError
 from sheetsync.core.intake import FetchedLead, LeadForm
 from sheetsync.core.ports import LeadSource, SheetPort, Store
@@ -53,15 +54,14 @@ class LeadIntake:
         state = self.store.intake_state(self.job.name, now)
         if state.paused and state.paused_until and now < state.paused_until:
             return IntakeReport(paused=state.paused)
+        before = self.store.intake_checkpoints(self.job.name)
         try:
-            forms, fetched = self._fetch(now)
+            forms, fetched = fetch(self.source, self.lead_ads, before, now)
         except SheetsyncError as error:  # throttled, access lost, token missing, Meta down
             return IntakeReport(paused=self._pause(error, now))
         known = self.store.intake_known(self.job.name, [lead.id for lead in fetched])
         fresh, found = intake.new_leads(fetched, in_sheet, known)
-        names = {form.id: form.name for form in forms}
-        self.sheet.append([intake.lead_row(lead, self.job, layout, names) for lead in fresh])
-        before = self.store.intake_checkpoints(self.job.name)
+        self.sheet.append(rows(self.job, fresh, forms, layout))
         self.store.record_intake(
             self.job.name,
             intake.recorded([*fresh, *found]),
@@ -71,22 +71,6 @@ class LeadIntake:
         if fresh:
             log.info("job %s: %d new leads from Lead Ads appended", self.job.name, len(fresh))
         return IntakeReport(appended=len(fresh))
-
-    def _fetch(self, now: int) -> tuple[list[LeadForm], list[FetchedLead]]:
-        forms = self.source.forms(self.lead_ads.page_id)
-        if self.lead_ads.forms != "all":
-            wanted = set(self.lead_ads.forms)
-            forms = [form for form in forms if form.id in wanted]  # a form gone is no error
-        before = self.store.intake_checkpoints(self.job.name)
-        fetched: list[FetchedLead] = []
-        for form in forms:
-            since = intake.fetch_since(before.get(form.id), now, self.lead_ads)
-            try:
-                fetched.extend(self.source.leads(form.id, since))
-            except LeadSourceUnavailable as error:
-                if error.kind != "gone":
-                    raise
-        return forms, fetched
 
     def _pause(self, error: SheetsyncError, now: int) -> str:
         kind = error.kind if isinstance(error, LeadSourceUnavailable) else "auth"
@@ -106,3 +90,29 @@ class LeadIntake:
         if reason != before:  # one line per new reason, not one per cycle
             log.warning("job %s: Lead Ads intake paused: %s", self.job.name, reason)
         return reason
+
+
+def fetch(
+    source: LeadSource, lead_ads: LeadAdsConfig, checkpoints: Mapping[str, int], now: int
+) -> tuple[list[LeadForm], list[FetchedLead]]:
+    """The forms, and their leads since each form's checkpoint (read only: changes nothing)."""
+    forms = source.forms(lead_ads.page_id)
+    if lead_ads.forms != "all":
+        wanted = set(lead_ads.forms)
+        forms = [form for form in forms if form.id in wanted]  # a form gone is no error
+    fetched: list[FetchedLead] = []
+    for form in forms:
+        since = intake.fetch_since(checkpoints.get(form.id), now, lead_ads)
+        try:
+            fetched.extend(source.leads(form.id, since))
+        except LeadSourceUnavailable as error:
+            if error.kind != "gone":
+                raise
+    return forms, fetched
+
+
+def rows(
+    job: JobConfig, leads: list[FetchedLead], forms: list[LeadForm], layout: Layout
+) -> list[list[str]]:
+    names = {form.id: form.name for form in forms}
+    return [intake.lead_row(lead, job, layout, names) for lead in leads]

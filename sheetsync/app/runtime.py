@@ -37,8 +37,9 @@ class Runtime:
         for job in self.config.jobs:
             report = CycleReport(job.name)
             try:
+                leads = lead_source(self.config, job.lead_ads) if job.lead_ads else None
                 report.dry_run_lines = dry_run_lines(
-                    job, self.sheets[job.name], self.store, int(self.clock()), cell_ref
+                    job, self.sheets[job.name], self.store, int(self.clock()), cell_ref, leads
                 )
             except Exception as error:  # the same boundary as a cycle: one job's failure
                 report.error = scrub(render_error(error))
