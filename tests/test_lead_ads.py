@@ -328,10 +328,9 @@ def test_dry_run_prints_the_rows_it_would_append_and_appends_nothing(
     sheet: Emulators, tmp_path: Path
 ) -> None:
     import json
+    import time
 
     from support import config_dict, run_cli, write_config
-
-    import time
 
     lead = add_lead(sheet, time.time() - 600, 1)  # the CLI runs on the real clock
     config = write_config(
@@ -355,3 +354,44 @@ def test_dry_run_prints_the_rows_it_would_append_and_appends_nothing(
         }
     ]
     assert sheet.sheets.counts["append"] == 0 and len(sheet_rows(sheet)) == 1
+
+
+def test_a_test_lead_is_marked_in_its_row(sheet: Emulators, tmp_path: Path) -> None:
+    answers = {
+        "email": ["<test lead: dummy data for email>"],
+        "full_name": ["<test lead: dummy data for full_name>"],
+    }
+    sheet.graph.lead_ads.add_lead(FORM, int(NOW - 60), answers)
+    runtime(sheet, tmp_path, Clock(NOW), jobs=[lead_ads_job()]).run_once()
+    row = sheet_rows(sheet)[-1]
+    assert row["Form"] == "Spring offer (test lead)"
+    assert row["Form Answers"].startswith("TEST LEAD (from Meta's Lead Ads Testing Tool)")
+
+
+@pytest.mark.parametrize(
+    ("lead_ads", "columns", "says"),
+    [
+        ({"page_id": "my page"}, None, "must be the Facebook Page's id, digits only"),
+        ({"page_id": "1", "stage": "Hot"}, None, "lead_ads.stage 'Hot' is not one of the stages"),
+        ({"page_id": "1", "forms": ["abc"]}, None, "must be `all` or a list of form ids"),
+        ({"page_id": "1", "lookback_days": 120}, None, "less than or equal to 90"),
+        (
+            {"page_id": "1"},
+            {"email": "Email", "stage": "Stage"},
+            "lead_ads needs columns.lead_id (its lead id), columns.created_at (its created time)",
+        ),
+    ],
+)
+def test_a_lead_ads_block_that_cannot_work_is_refused_naming_the_key(
+    lead_ads: dict[str, Any], columns: dict[str, str] | None, says: str
+) -> None:
+    from sheetsync.core import config as config_module
+    from sheetsync.core.errors import ConfigError
+
+    job = job_config(lead_ads=lead_ads)
+    if columns:
+        job["columns"] = columns
+    with pytest.raises(ConfigError) as refused:
+        config_module.parse({"jobs": [job]})
+    assert says in str(refused.value)
+    assert "lead_ads" in str(refused.value)

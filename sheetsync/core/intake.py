@@ -102,13 +102,16 @@ def lead_row(
             cells[header] = text
         elif text:
             other.append(f"{key}: {text}")
+    if is_test_lead(lead):
+        other.insert(0, TEST_LEAD_MARK)
     if lead.is_organic:
         other.append("source: organic (not from an ad)")
     if lead_ads.other_answers and other:
         cells[lead_ads.other_answers] = "\n".join(other)
     where = lead_ads.columns
+    form = form_names.get(lead.form_id, lead.form_id)
     for header, text in (
-        (where.form, form_names.get(lead.form_id, lead.form_id)),
+        (where.form, f"{form} (test lead)" if is_test_lead(lead) else form),
         (where.ad, lead.ad_name),
         (where.campaign, lead.campaign_name),
     ):
@@ -122,6 +125,18 @@ def lead_row(
     while row and row[-1] == "":
         row.pop()
     return row
+
+
+TEST_LEAD_MARK = "TEST LEAD (from Meta's Lead Ads Testing Tool)"
+
+
+def is_test_lead(lead: FetchedLead) -> bool:
+    """Meta's Lead Ads Testing Tool fills every answer with "<test lead: dummy data for …>"."""
+    return any(
+        value.strip().lower().startswith("<test lead")
+        for _, values in lead.answers
+        for value in values
+    )
 
 
 def unmapped_keys(answers: Iterable[str], lead_ads: LeadAdsConfig) -> list[str]:
