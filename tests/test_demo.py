@@ -28,3 +28,6 @@ def test_demo_runs_to_its_summary() -> None:
     assert "✓ Purchase sent" in result.stdout
     assert "✗ lead id 1.20245E+15 lost digits" in result.stdout
     assert "Traceback" not in result.stderr
+    # A lead arrives from a Lead Ads form: sheetsync adds its row, lead id intact, and syncs it.
+    assert "Ivy fills in the form of a Facebook ad" in result.stdout
+    assert re.search(r"Ivy Nash\s+Won\s+✓ Purchase sent .*keys: lead_id", result.stdout)

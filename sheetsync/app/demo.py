@@ -23,8 +23,10 @@ from sheetsync.app.daemon import Daemon
 from sheetsync.app.example import example_job
 from sheetsync.core import config as config_module
 from sheetsync.emulator import Emulators
+from sheetsync.emulator.leadgen import DEFAULT_PAGE
 from sheetsync.emulator.sheets import Worksheet
 
+DEMO_FORM = "880000000000001"
 HEADER = ["Name", "Email", "Phone", "Lead ID", "fbclid", "Created", "Stage", "Deal Value", "Notes"]
 POLL_SECONDS = 2
 
@@ -133,6 +135,17 @@ class Move:
     at: float  # fraction of the demo's duration
     what: str
     edit: Callable[[Worksheet], None]
+    arrival: Callable[[Emulators], None] | None = None  # something that happens at Meta instead
+
+
+def _lead_from_the_ad(emulators: Emulators) -> None:
+    """Ivy fills in the instant form of an ad: the lead waits at Meta until sheetsync takes it in."""
+    emulators.graph.lead_ads.add_lead(
+        DEMO_FORM,
+        int(time.time() - 60),
+        {"full_name": ["Ivy Nash"], "email": ["ivy@example.com"], "phone_number": ["+14155550101"]},
+        lead_id="120245117458377",
+    )
 
 
 def _set(name: str, column: str, text: str) -> Callable[[Worksheet], None]:
@@ -145,30 +158,15 @@ def _set(name: str, column: str, text: str) -> Callable[[Worksheet], None]:
     return edit
 
 
-def _add(values: list[str]) -> Callable[[Worksheet], None]:
-    return lambda sheet: sheet.insert_row(len(sheet.rows) + 1, values)
-
-
 def team_moves() -> list[Move]:
     return [
         Move(0.10, "Ann Lee is qualified", _set("Ann Lee", "Stage", "Qualified")),
         Move(0.20, "Gia's stage typo is fixed", _set("Gia Park", "Stage", "Qualified")),
         Move(
             0.30,
-            "a new lead arrives from the form",
-            _add(
-                [
-                    "Ivy Nash",
-                    "ivy@example.com",
-                    "+1 415 555 0101",
-                    "'120245117458377",
-                    "",
-                    _typed_time(60),
-                    "New",
-                    "",
-                    "",
-                ]
-            ),
+            "Ivy fills in the form of a Facebook ad: sheetsync adds her row",
+            lambda sheet: None,
+            _lead_from_the_ad,
         ),
         Move(
             0.40,
@@ -195,6 +193,11 @@ def _config(emulators: Emulators, state_dir: Path) -> config_module.Config:
                     name="demo",
                     dataset_id=emulators.dataset_id,
                     poll_interval=f"{POLL_SECONDS}s",
+                    lead_ads={
+                        "page_id": DEFAULT_PAGE,
+                        "answers": {"full_name": "Name", "email": "Email", "phone_number": "Phone"},
+                        "other_answers": "Notes",
+                    },
                 )
             ],
         }
@@ -234,9 +237,11 @@ def run_demo(seconds: float = 60.0, out: Callable[[str], None] | None = None) ->
     write = out or (lambda text: print(text, flush=True))
     live = out is None and sys.stdout.isatty()
     os.environ.setdefault("META_ACCESS_TOKEN", "demo-token-not-secret")
+    os.environ.setdefault("META_PAGE_TOKEN", "demo-page-token-not-secret")
     state_dir = Path(tempfile.mkdtemp(prefix="sheetsync-demo-"))
     emulators = Emulators()
     emulators.sheets.seed("demo", "Leads", demo_rows())
+    emulators.graph.lead_ads.add_form(DEFAULT_PAGE, DEMO_FORM, "Spring offer")
     logging.getLogger("sheetsync").setLevel(logging.WARNING)  # the table tells the story
     with emulators:
         write(
@@ -253,6 +258,8 @@ def run_demo(seconds: float = 60.0, out: Callable[[str], None] | None = None) ->
         while (elapsed := time.monotonic() - started) < seconds:
             while moves and moves[0].at * seconds <= elapsed:
                 move = moves.pop(0)
+                if move.arrival is not None:
+                    move.arrival(emulators)
                 with emulators.sheets.lock:
                     move.edit(emulators.sheets.worksheet("demo", "Leads"))
                 if move.what:
