@@ -1,7 +1,7 @@
 """One cycle of one job: the executor around the pure steps of sheetsync.core.decide.
 
 read → decide (scan, parse, plan) → record (outbox) → deliver → record outcomes → render →
-locate → write, as docs/DESIGN.md draws it. Only rows that changed since the last complete cycle
+Lead Ads intake (jobs with lead_ads) → locate → write, as docs/DESIGN.md draws it. Only rows that changed since the last complete cycle
 (and leads with events waiting on Meta) are parsed; a quiet sheet costs one read and a comparison.
 
 The cycle is the error boundary of a job: whatever goes wrong in it — a known failure or an
