@@ -395,3 +395,37 @@ def test_a_lead_ads_block_that_cannot_work_is_refused_naming_the_key(
         config_module.parse({"jobs": [job]})
     assert says in str(refused.value)
     assert "lead_ads" in str(refused.value)
+
+
+def test_standard_answers_fill_the_jobs_own_columns_and_a_full_name_splits(
+    sheet: Emulators, tmp_path: Path
+) -> None:
+    """Without an `answers` entry, Meta's standard keys go to the job's own columns (so they
+    feed the match keys); a full name fills first and last name when the sheet has them."""
+    job = lead_ads_job(answers={})
+    job["columns"] = {**job["columns"], "first_name": "First", "last_name": "Last"}
+    sheet.sheets.seed("sheet1", "Leads", [[*HEADER, "First", "Last"]])
+    answers = {
+        "email": ["Ann.Lee@Example.com"],
+        "phone_number": ["+1 650 555 1212"],
+        "full_name": ["Ann Marie Lee"],
+        "zip_code": ["94105"],
+    }
+    lead = sheet.graph.lead_ads.add_lead(FORM, int(NOW - 60), answers)
+    clock = Clock(NOW)
+    sheet.graph.clock = clock
+    sync = runtime(sheet, tmp_path, clock, jobs=[job])
+    sync.run_once()
+    (row,) = sheet_rows(sheet)
+    assert (row["Email"], row["Phone"], row["First"], row["Last"]) == (
+        "Ann.Lee@Example.com",
+        "+1 650 555 1212",
+        "Ann Marie",
+        "Lee",
+    )
+    assert row["Form Answers"] == "full_name: Ann Marie Lee\nzip_code: 94105"
+    clock.advance(60)
+    sync.run_once()
+    (event,) = sheet.graph.events()
+    assert str(event["user_data"]["lead_id"]) == lead
+    assert {"em", "ph", "fn", "ln"} <= set(event["user_data"])

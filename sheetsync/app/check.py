@@ -123,7 +123,7 @@ def _check_lead_ads(config: Config, job: JobConfig, lead_ads: LeadAdsConfig) -> 
     found = [
         Finding(job.name, "lead ads", True, f"Page token works; {len(forms)} form(s): {named}")
     ]
-    unmapped = unmapped_keys((key for form in forms for key in form.questions), lead_ads)
+    unmapped = unmapped_keys((key for form in forms for key in form.questions), job)
     if unmapped:
         where = (
             f"they go to {lead_ads.other_answers!r}"

@@ -95,13 +95,20 @@ def lead_row(
         (label for label in job.stages if fold(label) == fold(lead_ads.stage)), lead_ads.stage
     )
     other: list[str] = []
+    answered = {key for key, _ in lead.answers}
     for key, values in lead.answers:
         text = ANSWER_SEPARATOR.join(value.strip() for value in values)
-        header = lead_ads.answers.get(key)
+        header = answer_header(key, job)
         if header:
-            cells[header] = text
+            cells.setdefault(header, text)
         elif text:
             other.append(f"{key}: {text}")
+        if key == "full_name" and not answered & {"first_name", "last_name"}:
+            # A full name feeds the first and last name match keys when the sheet has them.
+            first, _, last = text.rpartition(" ")
+            for header, part in ((columns.first_name, first), (columns.last_name, last)):
+                if header and part:
+                    cells.setdefault(header, part)
     if is_test_lead(lead):
         other.insert(0, TEST_LEAD_MARK)
     if lead.is_organic:
@@ -139,6 +146,35 @@ def is_test_lead(lead: FetchedLead) -> bool:
     )
 
 
-def unmapped_keys(answers: Iterable[str], lead_ads: LeadAdsConfig) -> list[str]:
-    """Question keys of the forms that have no column of their own."""
-    return sorted({key for key in answers if key not in lead_ads.answers})
+# Meta's standard question keys → the job's column they fill when `answers` does not name one,
+# so an email or a phone from a form feeds the match keys through the usual normalisation.
+STANDARD_ANSWERS = {
+    "email": "email",
+    "phone_number": "phone",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "date_of_birth": "date_of_birth",
+    "gender": "gender",
+    "city": "city",
+    "state": "state",
+    "province": "state",
+    "zip_code": "zip",
+    "post_code": "zip",
+    "country": "country",
+}
+
+
+def answer_header(key: str, job: JobConfig) -> str | None:
+    """The header an answer goes to: the one `answers` names, else the job's own column for a
+    standard key (`email` → columns.email), else none (it goes to other_answers)."""
+    assert job.lead_ads is not None
+    named = job.lead_ads.answers.get(key)
+    if named:
+        return named
+    field = STANDARD_ANSWERS.get(key)
+    return getattr(job.columns, field) if field else None
+
+
+def unmapped_keys(answers: Iterable[str], job: JobConfig) -> list[str]:
+    """Question keys of the forms that have no column to go to."""
+    return sorted({key for key in answers if not answer_header(key, job)})
