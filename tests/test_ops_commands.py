@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from support import HEADER, config_dict, day, job_config, run_cli, write_config
+from support import HEADER, TOKEN, config_dict, day, job_config, run_cli, write_config
 
 from sheetsync.emulator import Emulators
 
@@ -84,6 +88,15 @@ def test_status_after_a_cycle(emulators: Emulators, tmp_path: Path) -> None:
     assert report["state_file_bytes"] > 0
 
     text = run_cli("status", "--config", str(config)).stdout
+    today = sum(stage["sent_today"] for stage in job["stages"])
+    headline = re.fullmatch(
+        r"1/1 jobs ok · (\d+) events today · last cycle (\d\d:\d\d:\d\d) · next (\S+)",
+        text.splitlines()[0],
+    )
+    assert headline is not None, text.splitlines()[0]
+    assert int(headline.group(1)) == today > 0
+    last, following = (time.strptime(t, "%H:%M:%S") for t in headline.group(2, 3))
+    assert (time.mktime(following) - time.mktime(last)) % 86400 == 60  # poll_interval 60s
     assert "job sales: ok" in text
     assert "match keys on sent events: country" not in text
     assert "lead_id 67%" in text
@@ -212,3 +225,23 @@ def test_check_warns_of_an_event_name_that_looks_like_a_typo(
     assert "'Purchse' is not a Meta standard event; did you mean 'Purchase'?" in check.stdout
     assert "'schedule' is not a Meta standard event; did you mean 'Schedule'?" in check.stdout
     assert "QualifiedLead" not in check.stdout  # a custom stage name is fine
+
+
+def test_text_logs_carry_a_time_except_under_journald(emulators: Emulators, tmp_path: Path) -> None:
+    seed(emulators)
+    config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
+    plain = run_cli("once", "--config", str(config), env={"JOURNAL_STREAM": ""})
+    env = {key: value for key, value in os.environ.items() if key != "JOURNAL_STREAM"}
+    stamped = subprocess.run(
+        [sys.executable, "-m", "sheetsync", "once", "--config", str(config)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**env, "META_ACCESS_TOKEN": TOKEN},
+        timeout=60,
+    )
+    assert stamped.returncode == 0, stamped.stderr
+    first = stamped.stderr.splitlines()[0]
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO ", first), first
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stderr.splitlines()[0].startswith("INFO "), plain.stderr  # journald stamps it

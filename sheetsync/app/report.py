@@ -16,7 +16,7 @@ from sheetsync.app.clients import meta_client
 from sheetsync.app.figures import job_status
 from sheetsync.core.config import Config
 from sheetsync.core.errors import StateError
-from sheetsync.core.health import JobStatus
+from sheetsync.core.health import JobState, JobStatus
 from sheetsync.core.outbox import too_old_to_send
 from sheetsync.core.plan import Where, event_id_for
 from sheetsync.core.records import IntakeState, OutboxEvent
@@ -32,6 +32,7 @@ def print_status(config: Config, as_json: bool = False, now: float | None = None
     try:
         moment = time.time() if now is None else now
         report = [job_status(state, job, moment) for job in config.jobs]
+        saved = [state.job_state(job.name) for job in config.jobs]
     finally:
         state.close()
     if as_json:
@@ -47,9 +48,33 @@ def print_status(config: Config, as_json: bool = False, now: float | None = None
             )
         )
         return 0
+    print(headline(config, report, saved))
     for item in report:
         print(_render(item))
     return 0
+
+
+def headline(config: Config, report: list[JobStatus], saved: list[JobState]) -> str:
+    """The line an operator wants first: `3/3 jobs ok · 128 events today · last cycle 14:03:12
+    · next 14:04:12` (times UTC)."""
+    ok = sum(1 for item in report if not item.paused and not item.failed_cycles_in_a_row)
+    today = sum(stage.sent_today for item in report for stage in item.stages)
+    parts = [f"{ok}/{len(report)} jobs ok", f"{today} events today"]
+    cycles = [
+        (state.last_cycle_at, job.poll_interval)
+        for state, job in zip(saved, config.jobs, strict=True)
+    ]
+    ran = [(at, interval) for at, interval in cycles if at is not None]
+    if ran:
+        parts.append(f"last cycle {_clock(max(at for at, _ in ran))}")
+        parts.append(f"next {_clock(min(at + interval for at, interval in ran))}")
+    else:
+        parts.append("no cycle yet")
+    return " · ".join(parts)
+
+
+def _clock(moment: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(moment))
 
 
 def _render(item: JobStatus) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 
@@ -34,11 +35,17 @@ class _ScrubFilter(logging.Filter):
 
 
 class _TextFormatter(logging.Formatter):
-    """`LEVEL message`, and the traceback below it: the whole text scrubbed, since a traceback
-    quotes exception messages (and locals' reprs) that no filter on the message itself sees."""
+    """`[time] LEVEL message`, and the traceback below it: the whole text scrubbed, since a
+    traceback quotes exception messages (and locals' reprs) that no filter on the message itself
+    sees. The time (UTC) is left out under journald, which stamps every line itself."""
 
-    def __init__(self) -> None:
-        super().__init__("%(levelname)s %(message)s")
+    converter = staticmethod(time.gmtime)  # type: ignore[assignment]
+
+    def __init__(self, timestamps: bool = True) -> None:
+        if timestamps:
+            super().__init__("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+        else:
+            super().__init__("%(levelname)s %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         return scrub(super().format(record))
@@ -63,7 +70,8 @@ def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(_TextFormatter())
+        # systemd sets JOURNAL_STREAM when stderr goes to the journal.
+        handler.setFormatter(_TextFormatter(timestamps="JOURNAL_STREAM" not in os.environ))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
