@@ -244,6 +244,7 @@ def test_metrics_json_logs_and_no_secrets_in_any_output(
     emulators: Emulators, tmp_path: Path, notify_socket: NotifySocket
 ) -> None:
     import json
+    import re
 
     import requests
 
@@ -309,6 +310,12 @@ def test_metrics_json_logs_and_no_secrets_in_any_output(
         assert 'sheetsync_api_calls_total{api="sheets",kind="read"}' in metrics
         assert 'sheetsync_api_calls_total{api="meta",kind="events"}' in metrics
         assert 'sheetsync_last_success_timestamp_seconds{job="sales"}' in metrics
+        # Every series the Grafana dashboard queries is one this daemon exports.
+        dashboard = (Path(__file__).parent.parent / "docs" / "grafana-dashboard.json").read_text()
+        queried = set(re.findall(r"\bsheetsync_\w+", dashboard))
+        exported = set(re.findall(r"^(sheetsync_\w+)", metrics, re.MULTILINE))
+        assert queried and queried <= exported, queried - exported
+        assert 'sheetsync_cycle_seconds_bucket{job="sales",le="' in metrics
         code, err = stop(process)
         assert code == 0
     finally:

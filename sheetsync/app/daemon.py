@@ -149,6 +149,7 @@ class Daemon:
         failures = runner.store.job_state(name).consecutive_failures
         metrics.CYCLES.labels(job=name, result="ok" if report.ok else "failed").inc()
         metrics.CYCLE_DURATION.labels(job=name).set(report.duration)
+        metrics.CYCLE_SECONDS.labels(job=name).observe(report.duration)
         metrics.FAILED_IN_A_ROW.labels(job=name).set(failures)
         for (event, outcome), count in report.outcomes_by_event.items():
             metrics.EVENTS.labels(job=name, event=event, outcome=outcome).inc(count)

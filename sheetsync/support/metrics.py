@@ -10,7 +10,7 @@ from __future__ import annotations
 from wsgiref.simple_server import WSGIServer
 
 import prometheus_client
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 prometheus_client.disable_created_metrics()  # the `_created` series only add noise here
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -31,6 +31,13 @@ CYCLE_DURATION = Gauge(
     "sheetsync_cycle_duration_seconds",
     "Duration of the job's last cycle.",
     ["job"],
+    registry=REGISTRY,
+)
+CYCLE_SECONDS = Histogram(
+    "sheetsync_cycle_seconds",
+    "Cycle durations by job, as a histogram (a heatmap or a p95 on the dashboard).",
+    ["job"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120),
     registry=REGISTRY,
 )
 LAST_SUCCESS = Gauge(
