@@ -163,6 +163,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(seconds=args.seconds)
 
 
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from sheetsync.app.demo import demo_rows
+    from sheetsync.app.example import example_job
+
+    return emulator_main.serve(args, demo_rows(), example_job)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "once": cmd_once,
     "dry-run": cmd_dry_run,
@@ -171,7 +178,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "resend": cmd_resend,
     "demo": cmd_demo,
-    "emulator": emulator_main.serve,
+    "emulator": cmd_emulator,
 }
 
 

@@ -24,9 +24,9 @@ from sheetsync.app.example import example_job
 from sheetsync.core import config as config_module
 from sheetsync.emulator import Emulators
 from sheetsync.emulator.leadgen import DEFAULT_PAGE
+from sheetsync.emulator.main import DEMO_FORM
 from sheetsync.emulator.sheets import Worksheet
 
-DEMO_FORM = "880000000000001"
 HEADER = ["Name", "Email", "Phone", "Lead ID", "fbclid", "Created", "Stage", "Deal Value", "Notes"]
 POLL_SECONDS = 2
 
