@@ -230,7 +230,7 @@ def test_small_things_found_on_the_way(emulators: Emulators, tmp_path: Path) -> 
     stderr = writer.stderr.read()
     writer.stderr.close()
     status = subprocess.CompletedProcess(writer.args, writer.returncode, first_line, stderr)
-    assert status.stdout.startswith("job sales")
+    assert status.stdout.startswith("1/1 jobs ok · ")  # the headline comes first
     assert "Broken pipe" not in status.stderr and "CRITICAL" not in status.stderr
 
     data["metrics_port"] = 70000
