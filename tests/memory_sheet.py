@@ -63,6 +63,10 @@ class MemorySheet:
     def ensure_worksheet(self, title: str, rows: int, columns: int) -> None:
         self.tabs.setdefault(title, [[""] * columns for _ in range(rows)])
 
+    def ensure_chart(self, title: str, plan: object, chart_id: int | None) -> int:
+        self.charts = getattr(self, "charts", 0) + (chart_id is None)
+        return chart_id or 1
+
     def write(self, cells: Sequence[CellWrite]) -> None:
         self._request("write")
         if self.fail_next_write:

@@ -7,6 +7,7 @@ clients; the clock is moved, not waited for.
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -510,7 +511,7 @@ def test_the_managers_summary_tab(emulators: Emulators, tmp_path: Path, clock: C
     )
     sync.run_once()
     shown = emulators.sheets.worksheet("sheet1", "sheetsync").displayed()
-    as_dict = {row[0]: row[1:] for row in shown if row}
+    as_dict = grid_of(shown)
     assert shown[0][0] == "sheetsync · job sales"
     assert as_dict["Sending to Meta"] == ["ok"]
     assert as_dict["Test mode"] == ["ON (TEST9): events still count in the dataset"]
@@ -528,13 +529,100 @@ def test_the_managers_summary_tab(emulators: Emulators, tmp_path: Path, clock: C
     clock.advance(60)
     sync.run_once()
     assert emulators.sheets.counts["write"] == 1  # rows and summary in one request
-    as_dict = {
-        row[0]: row[1:]
-        for row in emulators.sheets.worksheet("sheet1", "sheetsync").displayed()
-        if row
-    }
+    as_dict = grid_of(emulators.sheets.worksheet("sheet1", "sheetsync").displayed())
     assert "unknown stage" not in as_dict
     assert as_dict["QualifiedLead"][:2] == ["2", "2"]
+
+
+def grid_of(shown: list[list[str]]) -> dict[str, list[str]]:
+    """The summary grid (columns A to E) by its first column, trailing blanks trimmed."""
+    grid = {}
+    for row in shown:
+        if row and row[0]:
+            values = row[1:5]
+            while values and values[-1] == "":
+                values.pop()
+            grid[row[0]] = values
+    return grid
+
+
+def test_the_managers_chart_is_made_once_and_follows_its_cells(
+    emulators: Emulators, tmp_path: Path, clock: Clock
+) -> None:
+    seed(emulators, [lead_row("Ann", "Won", created=NOW - 60, value="10"), lead_row("Bob", "New")])
+    job = job_config(summary_worksheet="sheetsync")
+    sync = runtime(emulators, tmp_path, clock, jobs=[job])
+    sync.run_once()
+    (chart,) = emulators.sheets.charts("sheet1")
+    assert chart["sheet"] == "sheetsync"
+    spec = chart["spec"]
+    assert spec["title"] == "Events sent to Meta per funnel stage, last 14 days"
+    basic = spec["basicChart"]
+    assert (basic["chartType"], basic["stackedType"], basic["headerCount"]) == (
+        "COLUMN",
+        "STACKED",
+        1,
+    )
+    tab = emulators.sheets.worksheet("sheet1", "sheetsync")
+    sources = [s["series"]["sourceRange"]["sources"][0] for s in basic["series"]]
+    domain = basic["domains"][0]["domain"]["sourceRange"]["sources"][0]
+    assert {src["sheetId"] for src in [*sources, domain]} == {tab.sheet_id}
+    assert (domain["startColumnIndex"], domain["startRowIndex"], domain["endRowIndex"]) == (
+        6,
+        0,
+        15,
+    )
+    assert [src["startColumnIndex"] for src in sources] == [7, 8, 9, 10]  # one per funnel stage
+    # The cells it draws: a header, then 14 days, today last, with today's counts.
+    shown = tab.displayed()
+    assert shown[0][6:11] == ["Day", "Lead", "QualifiedLead", "Schedule", "Purchase"]
+    assert shown[14][6:11] == [time.strftime("%m-%d", time.gmtime(NOW)), "2", "1", "1", "1"]
+    assert emulators.sheets.chart_requests == {"addChart": 1}
+
+    # A person moves and resizes it; cycles go on, quiet and not; the process restarts.
+    moved = {
+        "overlayPosition": {
+            "anchorCell": {"sheetId": tab.sheet_id, "rowIndex": 30, "columnIndex": 0},
+            "widthPixels": 400,
+        }
+    }
+    chart["position"] = moved
+    tab.charts[0]["position"] = moved
+    emulators.sheets.reset_counts()
+    clock.advance(60)
+    sync.run_once()
+    assert dict(emulators.sheets.counts) == {"read": 1}  # a quiet cycle: no chart request either
+    emulators.sheets.worksheet("sheet1", "Leads").type_cell(3, 7, "Qualified")
+    clock.advance(60)
+    sync.run_once()
+    sync.close()
+    again = runtime(emulators, tmp_path, clock, jobs=[job])
+    emulators.sheets.worksheet("sheet1", "Leads").type_cell(3, 7, "Won")
+    clock.advance(60)
+    again.run_once()
+    (chart,) = emulators.sheets.charts("sheet1")  # found again by its id: not recreated
+    assert chart["position"] == moved  # where the person put it
+    assert emulators.sheets.chart_requests == {"addChart": 1}
+    assert tab.displayed()[14][7:11] == ["2", "2", "2", "2"]  # the figures moved on, not the chart
+
+    # Even with the state file lost, the chart is found again (by its title), not duplicated.
+    again.close()
+    (tmp_path / "state.db").unlink()
+    clock.advance(60)
+    fresh = runtime(emulators, tmp_path, clock, jobs=[job])
+    fresh.run_once()
+    fresh.close()
+    assert len(emulators.sheets.charts("sheet1")) == 1
+
+    # A funnel with one more stage: the same chart, its spec updated in place.
+    from sheetsync.app.example import STAGES
+
+    longer = job_config(summary_worksheet="sheetsync", stages={**STAGES, "Signed": "Subscribe"})
+    clock.advance(60)
+    runtime(emulators, tmp_path, clock, jobs=[longer]).run_once()
+    (chart,) = emulators.sheets.charts("sheet1")
+    assert len(chart["spec"]["basicChart"]["series"]) == 5
+    assert emulators.sheets.chart_requests == {"addChart": 1, "updateChartSpec": 1}
 
 
 def test_status_columns_beyond_the_grid_grow_it(

@@ -28,6 +28,7 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 
 from sheetsync.core.config import GOOGLE_SHEETS_URL, GoogleConfig, is_loopback_url
 from sheetsync.core.errors import SheetError, SheetUnavailable
+from sheetsync.core.summary import ChartPlan
 from sheetsync.core.table import CellWrite, Layout, Scalar, Table, column_letter
 from sheetsync.core.text import clipped
 from sheetsync.support.metrics import API_CALLS
@@ -222,6 +223,9 @@ class LeadSheet:
         self._grid_columns = 0
         self.time_zone = "UTC"
         self._titles: set[str] = set()
+        self._sheet_ids: dict[str, int] = {}  # tab title → sheetId (charts name tabs by id)
+        self._charts: dict[int, dict[str, Any]] = {}  # chart id → its spec, as the sheet has it
+        self._tab_columns: dict[str, int] = {}  # tab title → its grid's column count
         self.service_account = getattr(
             getattr(self._http, "auth", None), "service_account_email", None
         )
@@ -294,6 +298,19 @@ class LeadSheet:
         )
         self.time_zone = metadata.get("properties", {}).get("timeZone", "UTC")
         self._titles = {sheet["properties"]["title"] for sheet in metadata.get("sheets", [])}
+        self._sheet_ids = {
+            sheet["properties"]["title"]: sheet["properties"]["sheetId"]
+            for sheet in metadata.get("sheets", [])
+        }
+        self._tab_columns = {
+            sheet["properties"]["title"]: sheet["properties"]["gridProperties"]["columnCount"]
+            for sheet in metadata.get("sheets", [])
+        }
+        self._charts = {
+            chart["chartId"]: chart.get("spec", {})
+            for sheet in metadata.get("sheets", [])
+            for chart in sheet.get("charts", [])
+        }
         for sheet in metadata.get("sheets", []):
             properties = sheet["properties"]
             if properties["title"] == self.worksheet:
@@ -374,9 +391,12 @@ class LeadSheet:
         return grown
 
     def ensure_worksheet(self, title: str, rows: int, columns: int) -> None:
-        """Add a tab (the managers' summary) unless the spreadsheet has it."""
+        """Add a tab (the managers' summary) unless the spreadsheet has it; widen it when an
+        older sheetsync made it narrower (the chart's cells stand right of the grid)."""
         self.open()
         if title in self._titles:
+            if self._tab_columns.get(title, columns) < columns:
+                self._widen(title, columns)
             return
         body = {
             "requests": [
@@ -390,12 +410,68 @@ class LeadSheet:
                 }
             ]
         }
-        self._call(
+        reply = self._call(
             "write",
             f"adding the {title!r} tab",
             lambda: self._http.batch_update(self.spreadsheet_id, body),
         )
         self._titles.add(title)
+        added = (reply.get("replies") or [{}])[0].get("addSheet", {}).get("properties", {})
+        if "sheetId" in added:
+            self._sheet_ids[title] = added["sheetId"]
+        self._tab_columns[title] = columns
+
+    def _widen(self, title: str, columns: int) -> None:
+        properties = {"sheetId": self._sheet_ids[title], "gridProperties": {"columnCount": columns}}
+        body = {
+            "requests": [
+                {
+                    "updateSheetProperties": {
+                        "properties": properties,
+                        "fields": "gridProperties.columnCount",
+                    }
+                }
+            ]
+        }
+        self._call(
+            "write",
+            f"widening the {title!r} tab",
+            lambda: self._http.batch_update(self.spreadsheet_id, body),
+        )
+        self._tab_columns[title] = columns
+
+    def ensure_chart(self, title: str, plan: ChartPlan, chart_id: int | None) -> int:
+        """See SheetPort.ensure_chart: one batchUpdate when the chart is new or its spec changed,
+        none otherwise (a quiet cycle makes no request)."""
+        self.open()
+        sheet_id = self._sheet_ids[title]
+        spec = chart_spec(sheet_id, plan)
+        found = chart_id if chart_id in self._charts else None
+        if found is None:  # not by id (a new state file): by title, so a restart never duplicates
+            found = next((i for i, s in self._charts.items() if s.get("title") == plan.title), None)
+        if found is not None and self._charts[found] == spec:
+            return found
+        if found is not None:
+            request: dict[str, Any] = {"updateChartSpec": {"chartId": found, "spec": spec}}
+        else:
+            anchor = {
+                "sheetId": sheet_id,
+                "rowIndex": plan.bottom + 1,
+                "columnIndex": plan.domain_column - 1,
+            }
+            position = {
+                "overlayPosition": {"anchorCell": anchor, "widthPixels": 720, "heightPixels": 360}
+            }
+            request = {"addChart": {"chart": {"spec": spec, "position": position}}}
+        reply = self._call(
+            "write",
+            "drawing the summary chart",
+            lambda: self._http.batch_update(self.spreadsheet_id, {"requests": [request]}),
+        )
+        if found is None:
+            found = int(reply["replies"][0]["addChart"]["chart"]["chartId"])
+        self._charts[found] = spec
+        return found
 
     def write(self, cells: Sequence[CellWrite]) -> None:
         """Write each cell's text as RAW (a leading `=` stays text), in one request."""
@@ -432,6 +508,40 @@ class LeadSheet:
             ),
             retry=False,
         )
+
+
+def chart_spec(sheet_id: int, plan: ChartPlan) -> dict[str, Any]:
+    """Google's spec for the managers' chart: stacked columns, a day per column, a colour per
+    funnel stage, fed by the cells the plan names (sheetsync rewrites them; the chart follows)."""
+
+    def cells(column: int) -> dict[str, Any]:
+        source = {
+            "sheetId": sheet_id,
+            "startRowIndex": plan.top - 1,
+            "endRowIndex": plan.bottom,
+            "startColumnIndex": column - 1,
+            "endColumnIndex": column,
+        }
+        return {"sourceRange": {"sources": [source]}}
+
+    return {
+        "title": plan.title,
+        "basicChart": {
+            "chartType": "COLUMN",
+            "stackedType": "STACKED",
+            "legendPosition": "BOTTOM_LEGEND",
+            "headerCount": 1,
+            "axis": [
+                {"position": "BOTTOM_AXIS", "title": "Day (UTC)"},
+                {"position": "LEFT_AXIS", "title": "Events sent"},
+            ],
+            "domains": [{"domain": cells(plan.domain_column)}],
+            "series": [
+                {"series": cells(column), "targetAxis": "LEFT_AXIS"}
+                for column in plan.series_columns
+            ],
+        },
+    }
 
 
 def cell_ref(row: int, column: int) -> str:

@@ -21,8 +21,9 @@ class SummaryTab:
     def __init__(self, job: JobConfig, sheet: SheetPort) -> None:
         self.job = job
         self.sheet = sheet
-        self._shown: list[list[str]] | None = None  # the grid as last written
+        self._shown: list[CellWrite] | None = None  # the cells as last written
         self._hour = -1
+        self._charted: summary.ChartPlan | None = None  # the chart as this process last drew it
 
     def cells(
         self, store: Store, problems: Mapping[str, tuple[str, ...]], now: int, quiet: bool
@@ -36,20 +37,36 @@ class SummaryTab:
         if not title or (quiet and self._hour == now // 3600):
             return []
         self._hour = now // 3600
-        grid = summary.render(job_status(store, self.job, now, problems), now)
-        if grid == self._shown:
+        status = job_status(store, self.job, now, problems)
+        cells = _cells(summary.render(status, now), 1, title)
+        cells += _cells(summary.chart_table(status, now), summary.CHART_COLUMN, title)
+        if cells == self._shown:
             return []
-        self.sheet.ensure_worksheet(title, summary.HEIGHT, summary.WIDTH)
-        return [
-            CellWrite(row, column, text, worksheet=title)
-            for row, values in enumerate(grid, start=1)
-            for column, text in enumerate(values, start=1)
-        ]
+        width = summary.CHART_COLUMN + len(status.stages)
+        self.sheet.ensure_worksheet(title, summary.HEIGHT, width)
+        self._draw_chart(store, title, summary.chart_plan(status))
+        return cells
+
+    def _draw_chart(self, store: Store, title: str, plan: summary.ChartPlan) -> None:
+        """The chart over the day-by-stage cells: made once, its spec kept current; it follows
+        its cells, so new figures need no chart request."""
+        if plan == self._charted:
+            return
+        known = store.chart_id(self.job.name)
+        chart_id = self.sheet.ensure_chart(title, plan, known)
+        if chart_id != known:
+            store.save_chart_id(self.job.name, chart_id)
+        self._charted = plan
 
     def written(self, cells: list[CellWrite]) -> None:
-        """The cells reached the sheet: remember the grid they show."""
+        """The cells reached the sheet: remember what they show."""
         if cells:
-            self._shown = [
-                [cell.text for cell in cells[i : i + summary.WIDTH]]
-                for i in range(0, len(cells), summary.WIDTH)
-            ]
+            self._shown = cells
+
+
+def _cells(grid: list[list[str]], left: int, title: str) -> list[CellWrite]:
+    return [
+        CellWrite(row, column, text, worksheet=title)
+        for row, values in enumerate(grid, start=1)
+        for column, text in enumerate(values, start=left)
+    ]

@@ -16,6 +16,7 @@ from sheetsync.core.records import IntakeState
 from sheetsync.core.status import when
 
 DAY = 86400
+CHART_DAYS = 14  # the managers' chart: events sent per stage per day over this many days
 TARGET_EVENTS_PER_WEEK = 50  # Meta's rough need per ad set for an optimisation target
 
 
@@ -47,6 +48,7 @@ class StageFigures:
     sent_total: int = 0
     share_of_leads: float = 0.0  # of leads seen in the last 30 days, the share that reached it
     optimisation_ready: bool = False  # about 50 a week
+    sent_by_day: tuple[int, ...] = ()  # the last CHART_DAYS days (UTC), oldest first, today last
 
 
 @dataclass
@@ -94,6 +96,9 @@ def job_figures(
             row["lead_key"] for row in rows if row["event_name"] == stage.event
         } & recent_leads
         week = sum(1 for row in mine if (row["status_at"] or 0) >= now - 7 * DAY)
+        today = int(now) // DAY
+        by_day = Counter(today - int(row["status_at"] or 0) // DAY for row in mine)  # days ago
+        days = tuple(by_day[ago] for ago in range(CHART_DAYS - 1, -1, -1))  # oldest first
         stages.append(
             StageFigures(
                 stage.event,
@@ -102,6 +107,7 @@ def job_figures(
                 sent_total=len(mine),
                 share_of_leads=round(len(reached) / len(recent_leads), 3) if recent_leads else 0.0,
                 optimisation_ready=week >= TARGET_EVENTS_PER_WEEK,
+                sent_by_day=days,
             )
         )
     key_counts = Counter(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sheetsync.core.health import JobStatus
+from sheetsync.core.health import CHART_DAYS, DAY, JobStatus
 
 HEIGHT = 40  # rows the tab owns; unused ones are cleared
 WIDTH = 5
@@ -76,3 +77,40 @@ def render(status: JobStatus, now: float) -> list[list[str]]:
     ] or [["none", "0"]]
     padded = [(row + [""] * WIDTH)[:WIDTH] for row in rows[:HEIGHT]]
     return padded + [[""] * WIDTH for _ in range(HEIGHT - len(padded))]
+
+
+# --- the managers' chart: events sent per funnel stage per day --------------------------------
+CHART_TITLE = f"Events sent to Meta per funnel stage, last {CHART_DAYS} days"
+CHART_COLUMN = WIDTH + 2  # the chart's data stands right of the grid, after one empty column
+
+
+@dataclass(frozen=True)
+class ChartPlan:
+    """What the chart shows, in the summary tab's own cells: a day column and one series per
+    funnel stage, in rows `top`..`bottom` (the first is the header). The Sheets adapter turns it
+    into Google's chart spec."""
+
+    title: str
+    top: int
+    bottom: int
+    domain_column: int
+    series_columns: tuple[int, ...]
+
+
+def chart_table(status: JobStatus, now: float) -> list[list[str]]:
+    """The chart's data: a header, then one row per day (oldest first), counts per stage."""
+    today = int(now) // DAY
+    rows = [["Day", *(stage.event for stage in status.stages)]]
+    for index in range(CHART_DAYS):
+        day = datetime.fromtimestamp((today - CHART_DAYS + 1 + index) * DAY, UTC).strftime("%m-%d")
+        rows.append([day, *(str(_day_count(stage.sent_by_day, index)) for stage in status.stages)])
+    return rows
+
+
+def chart_plan(status: JobStatus) -> ChartPlan:
+    series = tuple(range(CHART_COLUMN + 1, CHART_COLUMN + 1 + len(status.stages)))
+    return ChartPlan(CHART_TITLE, 1, 1 + CHART_DAYS, CHART_COLUMN, series)
+
+
+def _day_count(days: tuple[int, ...], index: int) -> int:
+    return days[index] if index < len(days) else 0

@@ -94,6 +94,8 @@ class Worksheet:
     row_count: int = 1000
     column_count: int = 26
     rows: list[list[CellValue]] = field(default_factory=list)
+    # Embedded charts: {"chartId", "spec", "position"}, as Google keeps them on a sheet.
+    charts: list[dict[str, Any]] = field(default_factory=list)
 
     # --- cell access -----------------------------------------------------
     def get(self, row: int, column: int) -> CellValue:
@@ -212,6 +214,8 @@ class SheetsEmulator:
         self._edits: list[tuple[str, Callable[[SheetsEmulator], None]]] = []
         self.tokens: set[str] = set()
         self.latency: dict[str, float] = {}  # seconds per request kind, applied before answering
+        self.chart_requests: Counter[str] = Counter()  # addChart / updateChartSpec received
+        self._next_chart_id = 1_000_000
 
     # --- control surface -------------------------------------------------
     def seed(
@@ -525,6 +529,31 @@ class SheetsEmulator:
         }
 
     # --- structure ---------------------------------------------------------
+    def _add_chart(self, book: Spreadsheet, request: dict[str, Any]) -> dict[str, Any]:
+        chart = request["chart"]
+        anchor = chart.get("position", {}).get("overlayPosition", {}).get("anchorCell", {})
+        sheet = _sheet_by_id(book, anchor.get("sheetId", book.sheets[0].sheet_id))
+        for series in _chart_sources(chart.get("spec", {})):
+            _sheet_by_id(book, series["sheetId"])  # a range on no sheet is refused, as Google does
+        self._next_chart_id += 1
+        added = {
+            "chartId": self._next_chart_id,
+            "spec": chart["spec"],
+            "position": chart["position"],
+        }
+        sheet.charts.append(added)
+        self.chart_requests["addChart"] += 1
+        return added
+
+    def charts(self, spreadsheet_id: str) -> list[dict[str, Any]]:
+        """Every chart of the spreadsheet, with the title of the sheet it stands on."""
+        with self.lock:
+            return [
+                {"sheet": sheet.title, **chart}
+                for sheet in self.spreadsheets[spreadsheet_id].sheets
+                for chart in sheet.charts
+            ]
+
     def _batch_update(self, book: Spreadsheet, request: Request) -> Reply:
         body = request.json()
         assert isinstance(body, dict)
@@ -573,6 +602,20 @@ class SheetsEmulator:
                 )
                 replies.append({"addSheet": {"properties": _sheet_properties(sheet)}})
                 continue
+            elif "addChart" in item:
+                replies.append({"addChart": {"chart": self._add_chart(book, item["addChart"])}})
+                continue
+            elif "updateChartSpec" in item:
+                chart = _chart(book, item["updateChartSpec"]["chartId"])
+                chart["spec"] = item["updateChartSpec"]["spec"]
+                self.chart_requests["updateChartSpec"] += 1
+            elif "updateEmbeddedObjectPosition" in item:  # a person moves or resizes a chart
+                move = item["updateEmbeddedObjectPosition"]
+                _chart(book, move["objectId"])["position"] = move["newPosition"]
+            elif "deleteEmbeddedObject" in item:
+                chart_id = item["deleteEmbeddedObject"]["objectId"]
+                for sheet in book.sheets:
+                    sheet.charts = [c for c in sheet.charts if c["chartId"] != chart_id]
             else:
                 raise SheetsError(400, f"Unsupported request: {sorted(item)}")
             replies.append({})
@@ -636,6 +679,11 @@ class SheetsEmulator:
                 for edit in body.get("edits", [body]):  # one edit, or many at once
                     apply_edit(sheet, edit)
             return Reply(200, {})
+        if action == "charts":
+            book_id = _first(request.query, "spreadsheet", "demo")
+            return Reply(
+                200, {"charts": self.charts(book_id), "requests": dict(self.chart_requests)}
+            )
         if action == "reset-counts":
             self.reset_counts()
             return Reply(200, {})
@@ -693,9 +741,30 @@ def _metadata(book: Spreadsheet) -> dict[str, Any]:
     return {
         "spreadsheetId": book.spreadsheet_id,
         "properties": {"title": book.title, "locale": book.locale, "timeZone": book.time_zone},
-        "sheets": [{"properties": _sheet_properties(sheet)} for sheet in book.sheets],
+        "sheets": [
+            {
+                "properties": _sheet_properties(sheet),
+                **({"charts": sheet.charts} if sheet.charts else {}),
+            }
+            for sheet in book.sheets
+        ],
         "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.spreadsheet_id}/edit",
     }
+
+
+def _chart(book: Spreadsheet, chart_id: int) -> dict[str, Any]:
+    for sheet in book.sheets:
+        for chart in sheet.charts:
+            if chart["chartId"] == chart_id:
+                return chart
+    raise SheetsError(400, f"No chart with id: {chart_id}")
+
+
+def _chart_sources(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    basic = spec.get("basicChart", {})
+    parts = [d.get("domain", {}) for d in basic.get("domains", [])]
+    parts += [s.get("series", {}) for s in basic.get("series", [])]
+    return [source for part in parts for source in part.get("sourceRange", {}).get("sources", [])]
 
 
 def _first(query: dict[str, list[str]], name: str, default: str) -> str:

@@ -126,6 +126,10 @@ MIGRATIONS = [
     ALTER TABLE jobs ADD COLUMN intake_paused TEXT;
     ALTER TABLE jobs ADD COLUMN intake_paused_until INTEGER;
     """,
+    # The managers' chart on the summary tab, found again by its id after a restart.
+    """
+    ALTER TABLE jobs ADD COLUMN chart_id INTEGER;
+    """,
 ]
 log = logging.getLogger("sheetsync.state")
 

@@ -115,6 +115,16 @@ class MemoryTables(Database):
             db.execute("INSERT OR IGNORE INTO jobs (job) VALUES (?)", (job,))
             db.execute("UPDATE jobs SET header = ? WHERE job = ?", (json.dumps(header), job))
 
+    def chart_id(self, job: str) -> int | None:
+        """The id of the chart sheetsync made on the job's summary tab, if any."""
+        row = self._db.execute("SELECT chart_id FROM jobs WHERE job = ?", (job,)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def save_chart_id(self, job: str, chart_id: int) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO jobs (job) VALUES (?)", (job,))
+            db.execute("UPDATE jobs SET chart_id = ? WHERE job = ?", (chart_id, job))
+
     def lead_count(self, job: str) -> int:
         return int(
             self._db.execute("SELECT COUNT(*) FROM leads WHERE job = ?", (job,)).fetchone()[0]
