@@ -157,13 +157,39 @@ def test_the_summary_grid() -> None:
         ["QualifiedLead", "0", "0", "0%", "not yet"],
         ["Schedule", "0", "0", "0%", "not yet"],
         ["Purchase", "0", "0", "0%", "not yet"],
-        ["Row problems", "Rows", "", "", ""],
-        ["phone has too few digits", "1", "", "", ""],
+        ["Row problems", "Rows", "What to fix", "", ""],
+        [
+            "phone has too few digits",
+            "1",
+            "write the phone with its country code, e.g. +1 650 555 1212",
+            "",
+            "",
+        ],
     ]
     quiet = summary.render(job_figures(job(), JobState("s"), [], set(), 0, Counter(), 0, NOW), NOW)
     assert ["Sending to Meta", "ok", "", "", ""] in quiet
     assert ["Test mode", "off", "", "", ""] in quiet
     assert ["none", "0", "", "", ""] in quiet
+
+
+@pytest.mark.parametrize(
+    ("kind", "fix"),
+    [
+        ("unknown stage", "pick the stage from the Stage dropdown"),
+        (
+            "lead id lost digits because Sheets stored it as a number",
+            "format Lead ID as plain text",
+        ),
+        ("email is not a valid address", "correct the email address"),
+        ("Created is in the future", "correct the date"),
+        ("Created is not a date", "write the date as 2026-12-03"),
+        ("not sent: nothing Meta can match this lead by", "fill Email, Phone or Lead ID"),
+        ("Email: holds a broken character", "retype the cell"),
+        ("something new", "open one of these rows: its Sync Status says what to fix"),
+    ],
+)
+def test_each_problem_kind_says_what_to_fix(kind: str, fix: str) -> None:
+    assert summary.what_to_fix(kind).startswith(fix)
 
 
 @pytest.mark.parametrize(

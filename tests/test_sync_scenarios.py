@@ -517,8 +517,15 @@ def test_the_managers_summary_tab(emulators: Emulators, tmp_path: Path, clock: C
     assert as_dict["Test mode"] == ["ON (TEST9): events still count in the dataset"]
     assert as_dict["Purchase"] == ["1", "1", "25%", "not yet"]
     assert as_dict["Lead"] == ["3", "3", "75%", "not yet"]
-    assert as_dict["phone has too few digits"] == ["2"]
-    assert as_dict["unknown stage"] == ["1"]
+    # Each problem kind says how many rows and what to fix.
+    assert as_dict["phone has too few digits"] == [
+        "2",
+        "write the phone with its country code, e.g. +1 650 555 1212",
+    ]
+    assert as_dict["unknown stage"] == [
+        "1",
+        "pick the stage from the Stage dropdown (one of the configured stages)",
+    ]
     emulators.sheets.reset_counts()
     clock.advance(60)
     sync.run_once()

@@ -24,6 +24,32 @@ def problem_kind(problem: str) -> str:
     return " ".join(words).rstrip(":,") or "other"
 
 
+# A problem kind → what a person does about it, for the summary tab (the rows' own statuses
+# say it for each row). The first rule whose words all appear in the kind wins.
+_FIXES = (
+    (("broken character",), "retype the cell"),
+    (("unknown stage",), "pick the stage from the Stage dropdown (one of the configured stages)"),
+    (("lead id",), "format Lead ID as plain text and paste the id again"),
+    (("email",), "correct the email address"),
+    (("phone",), "write the phone with its country code, e.g. +1 650 555 1212"),
+    (("nothing meta can match",), "fill Email, Phone or Lead ID"),
+    (("in the future",), "correct the date (the row's events wait for it)"),
+    (("before 2000",), "correct the date (the row's events wait for it)"),
+    (("not a date",), "write the date as 2026-12-03 or 12/03/2026 14:30"),
+    (("copy of the row",), "nothing: the copy was given its own key"),
+    (("fbclid",), "paste the click id again, without spaces"),
+    (("value",), "write the deal value as one amount, e.g. 1200"),
+)
+
+
+def what_to_fix(kind: str) -> str:
+    folded = kind.lower()
+    for words, fix in _FIXES:
+        if all(word in folded for word in words):
+            return fix
+    return "open one of these rows: its Sync Status says what to fix"
+
+
 def _lead_ads_rows(status: JobStatus) -> list[list[str]]:
     """One line on the Lead Ads intake: paused and why, or the leads it brought today."""
     intake = status.lead_ads
@@ -71,9 +97,10 @@ def render(status: JobStatus, now: float) -> list[list[str]]:
                 "ready" if stage.optimisation_ready else "not yet",
             ]
         )
-    rows += [[], ["Row problems", "Rows"]]
+    rows += [[], ["Row problems", "Rows", "What to fix"]]
     rows += [
-        [kind, str(count)] for kind, count in Counter(status.problems).most_common(HEIGHT)
+        [kind, str(count), what_to_fix(kind)]
+        for kind, count in Counter(status.problems).most_common(HEIGHT)
     ] or [["none", "0"]]
     padded = [(row + [""] * WIDTH)[:WIDTH] for row in rows[:HEIGHT]]
     return padded + [[""] * WIDTH for _ in range(HEIGHT - len(padded))]
