@@ -69,3 +69,19 @@ def service_account_file(tmp_path: Path, emulators: Emulators) -> Path:
     path = tmp_path / "service-account.json"
     path.write_text(json.dumps(info))
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A real PostgreSQL server for the session (Debian's package). In CI one that cannot start
+    is a failure; on a developer's machine without it, the PostgreSQL tests are skipped."""
+    from postgres_server import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as why:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL must run in CI: {why}")
+        pytest.skip(f"no PostgreSQL here: {why}")
+    yield server
+    server.stop()

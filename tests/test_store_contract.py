@@ -22,13 +22,25 @@ from sheetsync.core.records import Outcome
 NOW = 1_795_000_000
 JOB = "sales"
 
-StoreFactory = Callable[[Path], Store]
-STORES: dict[str, StoreFactory] = {"sqlite": lambda directory: SqliteStore.open(directory / "s.db")}
+StoreFactory = Callable[[pytest.FixtureRequest, Path], Store]
+
+
+def _postgres(request: pytest.FixtureRequest, directory: Path) -> Store:
+    from sheetsync.adapters.postgres import PostgresStore
+
+    server = request.getfixturevalue("postgres")  # a real server, a fresh database per test
+    return PostgresStore.open(server.new_database())
+
+
+STORES: dict[str, StoreFactory] = {
+    "sqlite": lambda request, directory: SqliteStore.open(directory / "s.db"),
+    "postgres": _postgres,
+}
 
 
 @pytest.fixture(params=sorted(STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = STORES[request.param](tmp_path)
+    opened = STORES[request.param](request, tmp_path)
     yield opened
     opened.close()
 
@@ -220,3 +232,41 @@ def test_the_header_last_read_is_kept(store: Store) -> None:
     store.save_header(JOB, ("Name", "E-mail", "Sync Key"))
     assert store.saved_header(JOB) == ("Name", "E-mail", "Sync Key")
     assert store.saved_header("another job") is None
+
+
+def test_the_layout_and_the_chart_are_remembered(store: Store) -> None:
+    assert store.saved_header(JOB) is None and store.chart_id(JOB) is None
+    store.save_header(JOB, ("Name", "Email", "Lead ID"))
+    store.save_chart_id(JOB, 1_000_001)
+    assert store.saved_header(JOB) == ("Name", "Email", "Lead ID")
+    assert store.chart_id(JOB) == 1_000_001
+
+
+def test_the_lead_ads_intake_keeps_its_leads_checkpoints_and_pause(store: Store) -> None:
+    from sheetsync.core.records import FormCheckpoint, IntakeLead
+
+    assert store.intake_checkpoints(JOB) == {} and store.intake_state(JOB, NOW).forms == ()
+    store.set_intake_pause(JOB, "Meta is limiting Lead Ads requests", NOW + 600)
+    assert store.intake_state(JOB, NOW).paused_until == NOW + 600
+    leads = [
+        IntakeLead("9000000000000001", "f1", NOW - 60),
+        IntakeLead("9000000000000002", "f1", NOW),
+    ]
+    store.record_intake(JOB, leads, [FormCheckpoint("f1", "Spring", NOW)], NOW)
+    state = store.intake_state(JOB, NOW - 1)
+    assert state.paused is None  # a fetch that worked lifts the pause
+    (form,) = state.forms
+    assert (form.form_name, form.checkpoint, form.appended_since, form.appended_total) == (
+        "Spring",
+        NOW,
+        2,
+        2,
+    )
+    # Recorded twice (a crash between append and record): counted once; a checkpoint never
+    # moves back in time.
+    store.record_intake(JOB, leads[:1], [FormCheckpoint("f1", "Spring", NOW - 3600)], NOW + 60)
+    assert store.intake_checkpoints(JOB) == {"f1": NOW}
+    assert store.intake_state(JOB, NOW + 30).forms[0].appended_total == 2
+    assert store.intake_known(JOB, ["9000000000000002", "9000000000000003"]) == {"9000000000000002"}
+    many = [str(n) for n in range(1_200)]  # more ids than one query takes
+    assert store.intake_known(JOB, many) == set()

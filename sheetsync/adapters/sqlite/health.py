@@ -21,8 +21,10 @@ class HealthTables(Database):
     def start_cycle(self, job: str, now: int) -> int:
         with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO jobs (job) VALUES (?)", (job,))
-            cursor = db.execute("INSERT INTO cycles (job, started_at) VALUES (?, ?)", (job, now))
-            return int(cursor.lastrowid or 0)
+            cursor = db.execute(
+                "INSERT INTO cycles (job, started_at) VALUES (?, ?) RETURNING id", (job, now)
+            )
+            return int(cursor.fetchone()[0])
 
     def finish_cycle(
         self,

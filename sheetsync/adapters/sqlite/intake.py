@@ -50,7 +50,7 @@ class IntakeTables(Database):
                 "INSERT INTO intake_forms (job, form_id, form_name, checkpoint, last_fetch_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (job, form_id) DO UPDATE SET "
                 "form_name = excluded.form_name, last_fetch_at = excluded.last_fetch_at, "
-                "checkpoint = MAX(checkpoint, excluded.checkpoint)",
+                "checkpoint = MAX(intake_forms.checkpoint, excluded.checkpoint)",
                 [(job, c.form_id, c.form_name, c.checkpoint, now) for c in checkpoints],
             )
             db.execute(
@@ -76,7 +76,8 @@ class IntakeTables(Database):
                 "SELECT f.form_id, f.form_name, f.checkpoint, f.last_fetch_at, "
                 "SUM(l.appended_at >= ?), COUNT(l.lead_id) FROM intake_forms f "
                 "LEFT JOIN intake_leads l ON l.job = f.job AND l.form_id = f.form_id "
-                "WHERE f.job = ? GROUP BY f.form_id ORDER BY f.form_name, f.form_id",
+                "WHERE f.job = ? GROUP BY f.form_id, f.form_name, f.checkpoint, f.last_fetch_at "
+                "ORDER BY f.form_name, f.form_id",
                 (since, job),
             )
         )

@@ -24,7 +24,7 @@ class OutboxTables(Database):
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO jobs (job, first_cycle_at) VALUES (?, ?) ON CONFLICT (job) DO UPDATE "
-                "SET first_cycle_at = COALESCE(first_cycle_at, excluded.first_cycle_at)",
+                "SET first_cycle_at = COALESCE(jobs.first_cycle_at, excluded.first_cycle_at)",
                 (job, now if sheet_complete else None),
             )
             db.executemany(
@@ -151,7 +151,8 @@ class OutboxTables(Database):
         rows = self._db.execute(
             "SELECT e.event_name, e.payload, (SELECT COUNT(*) FROM resends r WHERE r.job = e.job AND "
             "r.lead_key = e.lead_key AND r.event_name = e.event_name) FROM events e WHERE e.job = ? AND "
-            "e.lead_key = ? AND e.status = 'sent' AND (? IS NULL OR e.event_name = ?) ORDER BY e.event_time",
+            "e.lead_key = ? AND e.status = 'sent' AND (CAST(? AS TEXT) IS NULL OR e.event_name = ?) "
+            "ORDER BY e.event_time",
             (job, lead_key, event_name, event_name),
         ).fetchall()
         return [(name, json.loads(payload), count) for name, payload, count in rows]

@@ -1,0 +1,172 @@
+"""A PostgreSQL state database's life: connect, migrate, short transactions, close."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Self
+
+import psycopg
+
+from sheetsync.adapters.postgres.dialect import translate
+from sheetsync.core.errors import StateError
+
+# The schema of adapters/sqlite/database.py's migrations, as one PostgreSQL script per step.
+MIGRATIONS = [
+    """
+    CREATE TABLE jobs (
+        job TEXT PRIMARY KEY,
+        first_cycle_at BIGINT,
+        last_cycle_at BIGINT,
+        last_success_at BIGINT,
+        last_result TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        blocked_reason TEXT,
+        blocked_since BIGINT,
+        blocked_until BIGINT,
+        header TEXT,
+        intake_paused TEXT,
+        intake_paused_until BIGINT,
+        chart_id BIGINT
+    );
+    CREATE TABLE leads (
+        job TEXT NOT NULL,
+        lead_key TEXT NOT NULL,
+        first_seen_at BIGINT NOT NULL,
+        click_time_ms BIGINT,
+        stage_seen_at TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (job, lead_key)
+    );
+    CREATE TABLE events (
+        seq BIGSERIAL,
+        job TEXT NOT NULL,
+        lead_key TEXT NOT NULL,
+        event_name TEXT NOT NULL,
+        event_id TEXT,
+        event_time BIGINT,
+        payload TEXT,
+        status TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT,
+        fbtrace_id TEXT,
+        status_at BIGINT,
+        input_hash TEXT NOT NULL DEFAULT '',
+        match_keys TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (job, lead_key, event_name)
+    );
+    CREATE INDEX events_due ON events (job, status, next_attempt_at);
+    CREATE INDEX events_by_id ON events (job, event_id);
+    CREATE TABLE cycles (
+        id BIGSERIAL PRIMARY KEY,
+        job TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        finished_at BIGINT,
+        result TEXT,
+        sent INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+    );
+    CREATE TABLE resends (
+        job TEXT NOT NULL,
+        lead_key TEXT NOT NULL,
+        event_name TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at BIGINT NOT NULL
+    );
+    CREATE TABLE row_digests (
+        job TEXT NOT NULL,
+        lead_key TEXT NOT NULL,
+        digest BIGINT NOT NULL,
+        problems TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (job, lead_key)
+    );
+    CREATE TABLE intake_forms (
+        job TEXT NOT NULL,
+        form_id TEXT NOT NULL,
+        form_name TEXT NOT NULL DEFAULT '',
+        checkpoint BIGINT NOT NULL,
+        last_fetch_at BIGINT,
+        PRIMARY KEY (job, form_id)
+    );
+    CREATE TABLE intake_leads (
+        job TEXT NOT NULL,
+        lead_id TEXT NOT NULL,
+        form_id TEXT NOT NULL,
+        created_time BIGINT NOT NULL,
+        appended_at BIGINT NOT NULL,
+        PRIMARY KEY (job, lead_id)
+    );
+    """,
+]
+
+
+class _Translating:
+    """The connection as the shared mixins use it (sqlite3's execute / executemany)."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._connection.execute(translate(sql), tuple(parameters))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        cursor = self._connection.cursor()
+        batch = [tuple(row) for row in rows]
+        if batch:
+            cursor.executemany(translate(sql), batch)
+        return cursor
+
+
+class PostgresDatabase:
+    def __init__(self, url: str, connection: psycopg.Connection[Any]) -> None:
+        self.path = url  # what messages name the store by
+        self._connection = connection
+        self._db = _Translating(connection)
+
+    @classmethod
+    def open(cls, url: str) -> Self:
+        try:
+            connection = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as error:
+            raise StateError(
+                f"the state database cannot be reached ({_first_line(error)})",
+                "check state_url and that PostgreSQL is running; the password comes from "
+                "PGPASSWORD, ~/.pgpass or a service file",
+            ) from None
+        store = cls(url, connection)
+        store._migrate()
+        return store
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def _migrate(self) -> None:
+        with self._connection.transaction():
+            # One migrating instance at a time: the others wait, then find the schema current.
+            self._connection.execute("SELECT pg_advisory_xact_lock(7356001)")
+            self._connection.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+            )
+            row = self._connection.execute("SELECT max(version) FROM schema_version").fetchone()
+            version = int(row[0] or 0) if row else 0
+            if version > len(MIGRATIONS):
+                raise StateError(
+                    f"the state database was written by a newer sheetsync (schema {version})"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                self._connection.execute(script)
+                self._connection.execute(
+                    "INSERT INTO schema_version (version) VALUES (%s)", (number,)
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[_Translating]:
+        with self._connection.transaction():
+            yield self._db
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
