@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sheetsync.adapters.sheet import LeadSheet, SheetError, connect
 from sheetsync.adapters.sqlite.database import location_problem
 from sheetsync.app.clients import lead_source, meta_client
+from sheetsync.app.stores import open_store, where
 from sheetsync.core.config import Config, JobConfig, LeadAdsConfig
 from sheetsync.core.errors import MissingColumns, SheetsyncError, TokenError
 from sheetsync.core.events import likely_typos
@@ -30,10 +31,7 @@ class Finding:
 
 def run_check(config: Config) -> int:
     findings = [Finding("-", "config", True, f"{len(config.jobs)} job(s)")]
-    problem = location_problem(config.state_path)
-    findings.append(
-        Finding("-", "state file", problem is None, problem or f"{config.state_path} is writable")
-    )
+    findings.append(_check_state(config))
     findings += _check_token(config)
     token_ok = all(f.ok for f in findings)
     try:
@@ -71,6 +69,19 @@ def run_check(config: Config) -> int:
             )
     _print(findings)
     return 0 if all(f.ok for f in findings) else 1
+
+
+def _check_state(config: Config) -> Finding:
+    if config.state_url:
+        try:
+            open_store(config, reader=True).close()  # type: ignore[union-attr]
+        except SheetsyncError as error:
+            return Finding("-", "state database", False, str(error))
+        return Finding("-", "state database", True, f"{where(config)} reachable, schema current")
+    problem = location_problem(config.state_path)
+    return Finding(
+        "-", "state file", problem is None, problem or f"{config.state_path} is writable"
+    )
 
 
 def _check_token(config: Config) -> list[Finding]:

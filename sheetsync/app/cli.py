@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     with_config("check", "check the config, the sheets and the Meta token; exit 0 only when ready")
     status = with_config("status", "what the state file says of each job")
     status.add_argument("--json", action="store_true")
+    copy = with_config(
+        "copy-state", "copy the SQLite state (pending events included) into a PostgreSQL database"
+    )
+    copy.add_argument("--to", required=True, help="postgresql://user@host:5432/database")
     resend = with_config("resend", "send a lead's event again, with a new event id")
     resend.add_argument("--job", required=True)
     resend.add_argument("--lead", required=True, help="the lead's Sync Key")
@@ -151,6 +155,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     return print_status(load_config(args), as_json=args.json)
 
 
+def cmd_copy_state(args: argparse.Namespace) -> int:
+    from sheetsync.app.stores import copy_state
+
+    config = load_config(args)
+    copied = copy_state(config, args.to)
+    counts = ", ".join(f"{rows} {table}" for table, rows in copied.items() if rows)
+    print(f"copied {counts} from {config.state_path} to {args.to}")
+    print(
+        f"now set `state_url: {args.to}` in the config (instead of state_path) and start sheetsync"
+    )
+    return 0
+
+
 def cmd_resend(args: argparse.Namespace) -> int:
     from sheetsync.app.report import resend
 
@@ -177,6 +194,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "status": cmd_status,
     "resend": cmd_resend,
+    "copy-state": cmd_copy_state,
     "demo": cmd_demo,
     "emulator": cmd_emulator,
 }

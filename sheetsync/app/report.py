@@ -11,9 +11,9 @@ import time
 from dataclasses import asdict
 
 from sheetsync.adapters.meta import deliver
-from sheetsync.adapters.sqlite import SqliteStore
 from sheetsync.app.clients import meta_client
 from sheetsync.app.figures import job_status
+from sheetsync.app.stores import open_for_reading, where
 from sheetsync.core.config import Config
 from sheetsync.core.errors import StateError
 from sheetsync.core.health import JobState, JobStatus
@@ -24,11 +24,9 @@ from sheetsync.core.status import when
 
 
 def print_status(config: Config, as_json: bool = False, now: float | None = None) -> int:
-    if not config.state_path.exists():
-        raise StateError(
-            f"no state file at {config.state_path} yet: sheetsync has not run with this config"
-        )
-    state = SqliteStore.open(config.state_path, lock=False)
+    state = open_for_reading(
+        config, "no state file at {path} yet: sheetsync has not run with this config"
+    )
     try:
         moment = time.time() if now is None else now
         report = [job_status(state, job, moment) for job in config.jobs]
@@ -36,11 +34,11 @@ def print_status(config: Config, as_json: bool = False, now: float | None = None
     finally:
         state.close()
     if as_json:
-        size = config.state_path.stat().st_size
+        size = config.state_path.stat().st_size if not config.state_url else None
         print(
             json.dumps(
                 {
-                    "state_file": str(config.state_path),
+                    "state_file": where(config),
                     "state_file_bytes": size,
                     "jobs": [asdict(item) for item in report],
                 },
@@ -142,12 +140,10 @@ def resend(config: Config, job_name: str, lead_key: str, event_name: str | None)
     job = next((job for job in config.jobs if job.name == job_name), None)
     if job is None:
         raise StateError(f"no job named {job_name!r} in the config")
-    if not config.state_path.exists():
-        raise StateError(
-            f"no state file at {config.state_path}: sheetsync has sent nothing with this config"
-        )
     meta = meta_client(config)
-    store = SqliteStore.open(config.state_path, lock=False)
+    store = open_for_reading(
+        config, "no state file at {path}: sheetsync has sent nothing with this config"
+    )
     try:
         originals = store.sent_payloads(job.name, lead_key, event_name)
         if not originals:

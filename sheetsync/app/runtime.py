@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sheetsync.adapters.meta import MetaClient, deliver
 from sheetsync.adapters.sheet import LeadSheet, cell_ref, connect
-from sheetsync.adapters.sqlite import SqliteStore
 from sheetsync.app.clients import lead_source, meta_client
 from sheetsync.app.cycle import CycleReport, JobRunner, Sender
 from sheetsync.app.dry_run import dry_run_lines
+from sheetsync.app.stores import open_store
 from sheetsync.core.config import Config, JobConfig
 from sheetsync.core.errors import render as render_error
 from sheetsync.core.ports import Store
@@ -71,7 +70,7 @@ def build(
     Raises sheetsync's own errors (TokenError, SheetError, StateError) for the caller to render.
     """
     meta = meta_client(config, sleep)
-    store = _open_store(config.state_path, dry_run)
+    store = open_store(config, reader=dry_run)
     try:
         client = connect(config.google)
         sheets = {
@@ -95,10 +94,3 @@ def build(
             store.close()
         raise
     return Runtime(config, runners, store, sheets, clock)
-
-
-def _open_store(path: Path, dry_run: bool) -> SqliteStore | None:
-    if dry_run:
-        # A dry run changes nothing: it reads an existing state file and never creates one.
-        return SqliteStore.open(path, lock=False) if path.exists() else None
-    return SqliteStore.open(path)

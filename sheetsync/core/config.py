@@ -276,11 +276,30 @@ def default_state_path() -> Path:
 
 class Config(_Strict):
     state_path: Path = Field(default_factory=default_state_path)
+    # A PostgreSQL state shared by several instances, instead of state_path. The password comes
+    # from libpq's usual places (PGPASSWORD, ~/.pgpass, a service file), never from the YAML.
+    state_url: str | None = None
+    instance: str | None = None  # this instance's name in status, logs and metrics (host:pid)
+    lease_seconds: float = Field(default=60.0, ge=5, le=3600)
     google: GoogleConfig = GoogleConfig()
     meta: MetaConfig = MetaConfig()
     jobs: list[JobConfig] = Field(min_length=1)
     log_format: Literal["text", "json"] = "text"
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("state_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL (or leave it out to keep state_path)")
+        if parts.password:
+            raise ValueError(
+                "must not hold the password: put it in PGPASSWORD, ~/.pgpass or a service file"
+            )
+        return value
 
     @model_validator(mode="after")
     def _unique_job_names(self) -> Config:

@@ -162,6 +162,35 @@ class PostgresDatabase:
                     "INSERT INTO schema_version (version) VALUES (%s)", (number,)
                 )
 
+    def import_rows(
+        self, tables: Iterable[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]]
+    ) -> dict[str, int]:
+        """Copy a state's rows in, in one transaction (all or nothing); rows copied per table.
+        Refused when the database already holds any of the jobs: a copy never merges."""
+        copied: dict[str, int] = {}
+        with self._connection.transaction():
+            for table, columns, rows in tables:
+                if table == "jobs":
+                    names = [row[columns.index("job")] for row in rows]
+                    taken = self._connection.execute(
+                        "SELECT job FROM jobs WHERE job = ANY(%s)", (names,)
+                    ).fetchall()
+                    if taken:
+                        held = ", ".join(sorted(job for (job,) in taken))
+                        raise StateError(
+                            f"the state database already has job(s) {held}; nothing was copied",
+                            "copy into an empty database, or remove those jobs from it first",
+                        )
+                marks = ", ".join(["%s"] * len(columns))
+                with self._connection.cursor() as cursor:
+                    if rows:
+                        cursor.executemany(
+                            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608 (names from the schema)
+                            rows,
+                        )
+                copied[table] = len(rows)
+        return copied
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[_Translating]:
         with self._connection.transaction():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sheetsync.adapters.sqlite.export import ExportRows
 from sheetsync.adapters.sqlite.health import HealthTables
 from sheetsync.adapters.sqlite.intake import IntakeTables
 from sheetsync.adapters.sqlite.memory import MemoryTables
@@ -9,7 +10,7 @@ from sheetsync.adapters.sqlite.outbox import OutboxTables
 from sheetsync.adapters.sqlite.queries import QueryViews
 
 
-class SqliteStore(OutboxTables, MemoryTables, HealthTables, QueryViews, IntakeTables):
+class SqliteStore(OutboxTables, MemoryTables, HealthTables, QueryViews, IntakeTables, ExportRows):
     """`SqliteStore.open(path)` takes the file's lock; `open(path, lock=False)` reads beside a
     running daemon (status, dry-run)."""
 
