@@ -21,6 +21,7 @@ from typing import Any
 
 from sheetsync.app.columns import ColumnReader
 from sheetsync.app.intake import IntakeReport, LeadIntake
+from sheetsync.app.leases import LeaseKeeper
 from sheetsync.app.summary_tab import SummaryTab
 from sheetsync.core.config import JobConfig, funnel
 from sheetsync.core.decide import (
@@ -32,7 +33,7 @@ from sheetsync.core.decide import (
     rows_after_write,
     scan_sheet,
 )
-from sheetsync.core.errors import CycleError, SheetsyncError
+from sheetsync.core.errors import CycleError, LeaseLost, SheetsyncError
 from sheetsync.core.errors import render as render_error
 from sheetsync.core.leads import ColumnMap, Lead, identity_hash
 from sheetsync.core.locate import locate_rows
@@ -72,6 +73,7 @@ class CycleReport:
         False  # the error was not one sheetsync knows: a defect, logged with its traceback
     )
     intake: IntakeReport | None = None  # the Lead Ads intake, for jobs that have one
+    elsewhere: bool = False  # another instance holds the job's lease: this one did nothing
     dry_run_lines: list[dict[str, Any]] = field(default_factory=list)
     outcomes_by_event: Counter[tuple[str, str]] = field(
         default_factory=Counter
@@ -105,8 +107,13 @@ class JobRunner:
         store: Store,
         clock: Callable[[], float],
         leads: LeadSource | None = None,
+        keeper: LeaseKeeper | None = None,
+        send_margin: float = 30.0,
     ) -> None:
         self.job = job
+        self.keeper = keeper  # several instances share the state: run only with the lease
+        self._send_margin = send_margin  # lease time a Meta batch needs, its retries included
+        self._token: int | None = None
         self.sheet = sheet
         self.send = send
         self.store = store
@@ -123,6 +130,19 @@ class JobRunner:
 
     # --- the cycle as the job's error boundary -------------------------------------------
     def run_cycle(self) -> CycleReport:
+        if self.keeper is None:
+            return self._run_cycle()
+        self._token = self.keeper.claim(self.job.name)
+        if self._token is None:  # another instance runs the job now
+            return CycleReport(self.job.name, elsewhere=True)
+        try:
+            with self.store.fenced(self.job.name, self.keeper.instance, self._token):
+                return self._run_cycle()
+        except LeaseLost:  # raised again by recording the failed cycle: nothing is written
+            self.keeper.lost(self.job.name)
+            return CycleReport(self.job.name, elsewhere=True)
+
+    def _run_cycle(self) -> CycleReport:
         now = int(self.clock())
         report = CycleReport(self.job.name)
         cycle_id = self.store.start_cycle(self.job.name, now)
@@ -319,6 +339,7 @@ class JobRunner:
         due = self.store.due_events(self.job.name, now)
         if not due:
             return
+        self._lease_covers_a_send()
         outcomes, pause = self.send(due)
         answered = int(self.clock())
         self.store.record_outcomes(self.job.name, outcomes, answered)  # after Meta answered
@@ -340,6 +361,18 @@ class JobRunner:
         )
         if reason:
             log.error("job %s: sending paused: %s", self.job.name, reason)
+
+    def _lease_covers_a_send(self) -> None:
+        """No batch goes to Meta unless the lease outlasts it, timeouts and retries included: a
+        frozen instance that wakes up after its lease moved sends nothing."""
+        if self.keeper is None or self._token is None:
+            return
+        left = self.store.lease_left(self.job.name, self.keeper.instance, self._token)
+        if left < self._send_margin:
+            raise LeaseLost(
+                f"job {self.job.name}: the lease has {max(left, 0):.0f} s left, less than a send "
+                f"needs ({self._send_margin:.0f} s); nothing was sent"
+            )
 
     # --- row problems -------------------------------------------------------------------
     def _note_problems(self, decided: Plan) -> None:

@@ -51,6 +51,7 @@ class Daemon:
         self._reload = threading.Event()
         self._lock = threading.Lock()
         self._last_success: dict[str, float] = {}
+        self._standing_by = 0.0  # last tick that found a job held by another instance
         self._sent_today: tuple[str, int] = ("", 0)
         self._started = clock()
         self._metrics: WSGIServer | None = None
@@ -142,6 +143,9 @@ class Daemon:
                     runner.job.name, error=scrub(render_error(error)), crashed=True
                 )
             report.duration = time.monotonic() - started
+            if report.elsewhere:  # another instance runs it: this one is alive, on standby
+                self._standing_by = self._clock()
+                return
             self._after_cycle(runner, report)
 
     def _after_cycle(self, runner: JobRunner, report: CycleReport) -> None:
@@ -180,7 +184,8 @@ class Daemon:
         if runtime is None:
             return False
         window = 3 * max((runner.job.poll_interval for runner in runtime.runners), default=60)
-        newest = max(self._last_success.values(), default=self._started)
+        newest = max([*self._last_success.values(), self._standing_by], default=self._started)
+        newest = max(newest, self._started) if not self._last_success else newest
         return self._clock() - newest <= window
 
     # --- reload -----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +13,7 @@ from sheetsync.adapters.sheet import LeadSheet, cell_ref, connect
 from sheetsync.app.clients import lead_source, meta_client
 from sheetsync.app.cycle import CycleReport, JobRunner, Sender
 from sheetsync.app.dry_run import dry_run_lines
+from sheetsync.app.leases import LeaseKeeper
 from sheetsync.app.stores import open_store
 from sheetsync.core.config import Config, JobConfig
 from sheetsync.core.errors import render as render_error
@@ -26,6 +29,7 @@ class Runtime:
     store: Store | None
     sheets: dict[str, LeadSheet]  # job name → its worksheet
     clock: Callable[[], float] = time.time
+    keeper: LeaseKeeper | None = None  # several instances share the state (state_url)
 
     def run_once(self) -> list[CycleReport]:
         return [runner.run_cycle() for runner in self.runners]
@@ -46,7 +50,10 @@ class Runtime:
         return reports
 
     def close(self) -> None:
+        """Release this instance's leases (the others take its jobs at once), then the store."""
         if self.store is not None:
+            if self.keeper is not None:
+                self.keeper.release_all()
             self.store.close()
 
 
@@ -77,6 +84,13 @@ def build(
             job.name: LeadSheet(client, job.spreadsheet, job.worksheet, sleep=sleep)
             for job in config.jobs
         }
+        keeper = (
+            LeaseKeeper(
+                store, instance_name(config), config.lease_seconds, [j.name for j in config.jobs]
+            )
+            if config.state_url and store is not None and not dry_run
+            else None
+        )
         runners = [
             JobRunner(
                 job,
@@ -85,6 +99,8 @@ def build(
                 store,
                 clock,
                 lead_source(config, job.lead_ads) if job.lead_ads else None,
+                keeper,
+                send_margin=config.send_margin,
             )
             for job in config.jobs
             if store is not None and not dry_run
@@ -93,4 +109,9 @@ def build(
         if store is not None:
             store.close()
         raise
-    return Runtime(config, runners, store, sheets, clock)
+    return Runtime(config, runners, store, sheets, clock, keeper)
+
+
+def instance_name(config: Config) -> str:
+    """This instance's name in status, logs and metrics: the config's, else host:pid."""
+    return config.instance or f"{socket.gethostname()}:{os.getpid()}"

@@ -301,6 +301,20 @@ class Config(_Strict):
             )
         return value
 
+    @property
+    def send_margin(self) -> float:
+        """The lease time a batch to Meta needs: a request and one retry, each up to the timeout."""
+        return 2 * self.meta.timeout + 1
+
+    @model_validator(mode="after")
+    def _lease_outlasts_sends(self) -> Config:
+        if self.state_url and self.lease_seconds < 2 * self.send_margin:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds:g}) must be at least twice what a send to "
+                f"Meta may take ({self.send_margin:g} s with meta.timeout {self.meta.timeout:g})"
+            )
+        return self
+
     @model_validator(mode="after")
     def _unique_job_names(self) -> Config:
         names = [job.name for job in self.jobs]

@@ -99,3 +99,8 @@ class LeadSourceUnavailable(Retriable):
         super().__init__(message, hint)
         self.kind = kind
         self.wait = wait
+
+
+class LeaseLost(CycleError):
+    """Another instance holds the job now (this one was frozen or cut off past its lease): this
+    instance sends and writes nothing more for the job."""

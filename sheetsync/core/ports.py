@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from sheetsync.core.health import JobState
@@ -114,7 +115,31 @@ class LeadIntakeMemory(Protocol):
     def intake_state(self, job: str, since: int) -> IntakeState: ...
 
 
-class Store(Outbox, PlannerMemory, JobHealth, Queries, LeadIntakeMemory, Protocol):
+class Leases(Protocol):
+    """Which instance runs each job (docs/DESIGN.md, "Growing past one machine"). A store for
+    one process (SQLite) grants every lease to its only user."""
+
+    def take_lease(self, job: str, instance: str, seconds: float) -> int | None:
+        """Take the job's lease, or renew it, for `seconds` of the database's clock: its
+        fencing token, or None while another live instance holds it."""
+        ...
+
+    def release_lease(self, job: str, instance: str) -> None: ...
+    def heartbeat(self, instance: str) -> None: ...
+    def leases(self) -> dict[str, tuple[str, float]]:
+        """Job → (holder, seconds the lease has left)."""
+        ...
+
+    def instances_alive(self, within: float) -> list[str]: ...
+    def fenced(self, job: str, instance: str, token: int) -> AbstractContextManager[None]:
+        """Within: every write for `job` first checks, in its own transaction, that this
+        instance still holds the lease with `token`, and raises LeaseLost when it does not."""
+        ...
+
+    def lease_left(self, job: str, instance: str, token: int) -> float: ...
+
+
+class Store(Outbox, PlannerMemory, JobHealth, Queries, LeadIntakeMemory, Leases, Protocol):
     """Everything sheetsync keeps between cycles. Closing releases it for another process."""
 
     def close(self) -> None: ...

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Self
 
 import psycopg
 
 from sheetsync.adapters.postgres.dialect import translate
-from sheetsync.core.errors import StateError
+from sheetsync.core.errors import LeaseLost, StateError
 
 # The schema of adapters/sqlite/database.py's migrations, as one PostgreSQL script per step.
 MIGRATIONS = [
@@ -100,6 +101,22 @@ MIGRATIONS = [
         PRIMARY KEY (job, lead_id)
     );
     """,
+    # Which instance runs each job: a lease row with a fencing token, timed by the database's
+    # clock (never an instance's); and each instance's last sign of life.
+    """
+    CREATE TABLE leases (
+        job TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        token BIGINT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE instances (
+        name TEXT PRIMARY KEY,
+        seen_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE FUNCTION sheetsync_now() RETURNS DOUBLE PRECISION
+        AS 'SELECT extract(epoch from clock_timestamp())' LANGUAGE SQL VOLATILE;
+    """,
 ]
 
 
@@ -125,6 +142,9 @@ class PostgresDatabase:
         self.path = url  # what messages name the store by
         self._connection = connection
         self._db = _Translating(connection)
+        self._fence: contextvars.ContextVar[tuple[str, str, int] | None] = contextvars.ContextVar(
+            "fence", default=None
+        )
 
     @classmethod
     def open(cls, url: str) -> Self:
@@ -194,7 +214,77 @@ class PostgresDatabase:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[_Translating]:
         with self._connection.transaction():
+            fence = self._fence.get()
+            if fence is not None:
+                job, instance, token = fence
+                # FOR SHARE: an instance taking the lease over waits for this write to commit.
+                held = self._connection.execute(
+                    "SELECT 1 FROM leases WHERE job = %s AND holder = %s AND token = %s "
+                    "AND expires_at > sheetsync_now() FOR SHARE",
+                    (job, instance, token),
+                ).fetchone()
+                if held is None:
+                    raise LeaseLost(
+                        f"job {job} is no longer this instance's ({instance}): another instance "
+                        "runs it now; nothing more is sent or written for it here"
+                    )
             yield self._db
+
+    # --- leases (docs/DESIGN.md, "Growing past one machine") ------------------------------
+    def heartbeat(self, instance: str) -> None:
+        self._connection.execute(
+            "INSERT INTO instances (name, seen_at) VALUES (%s, sheetsync_now()) "
+            "ON CONFLICT (name) DO UPDATE SET seen_at = EXCLUDED.seen_at",
+            (instance,),
+        )
+
+    def take_lease(self, job: str, instance: str, seconds: float) -> int | None:
+        with self._connection.transaction():
+            self.heartbeat(instance)
+            row = self._connection.execute(
+                "INSERT INTO leases (job, holder, token, expires_at) "
+                "VALUES (%s, %s, 1, sheetsync_now() + %s) ON CONFLICT (job) DO UPDATE SET "
+                "token = CASE WHEN leases.holder = EXCLUDED.holder THEN leases.token "
+                "ELSE leases.token + 1 END, holder = EXCLUDED.holder, "
+                "expires_at = EXCLUDED.expires_at WHERE leases.holder = EXCLUDED.holder "
+                "OR leases.expires_at <= sheetsync_now() RETURNING token",
+                (job, instance, seconds),
+            ).fetchone()
+        return int(row[0]) if row else None
+
+    def release_lease(self, job: str, instance: str) -> None:
+        self._connection.execute(
+            "UPDATE leases SET expires_at = sheetsync_now() WHERE job = %s AND holder = %s",
+            (job, instance),
+        )
+
+    def leases(self) -> dict[str, tuple[str, float]]:
+        rows = self._connection.execute(
+            "SELECT job, holder, expires_at - sheetsync_now() FROM leases ORDER BY job"
+        ).fetchall()
+        return {job: (holder, float(left)) for job, holder, left in rows}
+
+    def instances_alive(self, within: float) -> list[str]:
+        rows = self._connection.execute(
+            "SELECT name FROM instances WHERE seen_at > sheetsync_now() - %s ORDER BY name",
+            (within,),
+        ).fetchall()
+        return [name for (name,) in rows]
+
+    @contextlib.contextmanager
+    def fenced(self, job: str, instance: str, token: int) -> Iterator[None]:
+        reset = self._fence.set((job, instance, token))
+        try:
+            yield
+        finally:
+            self._fence.reset(reset)
+
+    def lease_left(self, job: str, instance: str, token: int) -> float:
+        row = self._connection.execute(
+            "SELECT expires_at - sheetsync_now() FROM leases WHERE job = %s AND holder = %s AND token = %s",
+            (job, instance, token),
+        ).fetchone()
+        return float(row[0]) if row else 0.0
 
 
 def _first_line(error: Exception) -> str:

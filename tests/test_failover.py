@@ -1,0 +1,192 @@
+"""Several instances on one PostgreSQL state (issue #15): real daemons against the emulators and
+a real PostgreSQL, short leases. kill -9 of an instance mid-send, SIGSTOP past the lease then
+SIGCONT, SIGTERM: each job keeps running somewhere, every event reaches Meta, no event id ever
+arrives with two payloads, and every row's status ends right."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import HEADER, TOKEN, config_dict, day, job_config, sheet_rows, write_config
+
+from sheetsync.emulator import Emulators
+
+pytestmark = pytest.mark.slow
+STAGES = ["New", "Qualified", "Meeting Booked", "Won"]
+EVENTS = ["Lead", "QualifiedLead", "Schedule", "Purchase"]
+SHEETS = ["sheet1", "sheet2", "sheet3"]
+LEADS = 4
+LEASE = 5
+
+
+def wait_for(what: str, done: Callable[[], bool], seconds: float = 40) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if done():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"waited {seconds} s for {what}")
+
+
+class Cluster:
+    def __init__(self, emulators: Emulators, tmp_path: Path, url: str) -> None:
+        self.emulators = emulators
+        self.tmp_path = tmp_path
+        self.url = url
+        self.stage = {(sheet, n): 0 for sheet in SHEETS for n in range(LEADS)}
+        self.processes: dict[str, subprocess.Popen[str]] = {}
+        self.logs: list[Any] = []
+
+    def config(self, instance: str) -> Path:
+        jobs = [
+            job_config(name=sheet, spreadsheet=sheet, poll_interval="1s", initial_sync="all")
+            for sheet in SHEETS
+        ]
+        data: dict[str, Any] = config_dict(self.emulators, self.tmp_path / "unused.db", jobs)
+        del data["state_path"]
+        data.update(state_url=self.url, instance=instance, lease_seconds=LEASE)
+        data["meta"]["timeout"] = 0.5  # a send needs 4 × 0.5 + 5 s of lease left
+        return write_config(self.tmp_path / f"{instance}.yaml", data)
+
+    def start(self, instance: str) -> None:
+        log = (self.tmp_path / f"{instance}.log").open("a")
+        self.logs.append(log)
+        self.processes[instance] = subprocess.Popen(
+            [sys.executable, "-m", "sheetsync", "run", "--config", str(self.config(instance))],
+            stderr=log,
+            env={**os.environ, "META_ACCESS_TOKEN": TOKEN},
+            text=True,
+        )
+
+    def holders(self) -> dict[str, str]:
+        from sheetsync.adapters.postgres import PostgresStore
+
+        store = PostgresStore.open(self.url)
+        try:
+            return {job: holder for job, (holder, left) in store.leases().items() if left > 0}
+        finally:
+            store.close()
+
+    def move_on(self, sheet: str, n: int) -> None:
+        if self.stage[(sheet, n)] < 3:
+            self.stage[(sheet, n)] += 1
+            worksheet = self.emulators.sheets.worksheet(sheet, "Leads")
+            with self.emulators.sheets.lock:
+                row = next(i for i, r in enumerate(worksheet.rows, 1) if r and r[0] == f"L{n}")
+                worksheet.type_cell(row, 7, STAGES[self.stage[(sheet, n)]])
+
+    def settled(self) -> bool:
+        for sheet in SHEETS:
+            rows = sorted(sheet_rows(self.emulators, sheet), key=lambda r: r["Name"])
+            for n, row in enumerate(rows):
+                if row.get("Sent Events", "").split(", ")[-1] != EVENTS[self.stage[(sheet, n)]]:
+                    return False
+        return True
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for log in self.logs:
+            log.close()
+
+
+def test_jobs_survive_kill_freeze_and_restart_of_instances(
+    emulators: Emulators, tmp_path: Path, postgres: Any
+) -> None:
+    for sheet in SHEETS:
+        rows = [
+            [f"L{n}", f"l{n}@{sheet}.example.com", "", "", "", day(time.time() - 600), "New", "100"]
+            for n in range(LEADS)
+        ]
+        emulators.sheets.seed(sheet, "Leads", [HEADER, *rows])
+    cluster = Cluster(emulators, tmp_path, postgres.new_database())
+    try:
+        cluster.start("A")
+        cluster.start("B")
+        wait_for(
+            "both instances to run jobs", lambda: set(cluster.holders().values()) == {"A", "B"}
+        )
+        wait_for("the first cycles", cluster.settled)
+        held = list(cluster.holders().values())
+        assert max(held.count("A"), held.count("B")) <= 2  # ⌈3 jobs / 2 instances⌉
+
+        # kill -9 of A while its sends are in flight; B takes its jobs within lease + interval.
+        emulators.graph.latency = 0.3
+        for sheet in SHEETS:
+            cluster.move_on(sheet, 0)
+        time.sleep(1.2)
+        cluster.processes["A"].send_signal(signal.SIGKILL)
+        cluster.processes["A"].wait()
+        killed_at = time.monotonic()
+        wait_for("B to hold every job", lambda: set(cluster.holders().values()) == {"B"})
+        assert time.monotonic() - killed_at <= LEASE + 1 + 5  # lease + a poll interval + slack
+        wait_for("the moves made before the kill", cluster.settled)
+
+        # A comes back; then it freezes (SIGSTOP) longer than its lease, then wakes up.
+        cluster.start("A2")
+        wait_for("the jobs to spread again", lambda: "A2" in cluster.holders().values())
+        cluster.processes["A2"].send_signal(signal.SIGSTOP)
+        for sheet in SHEETS:
+            cluster.move_on(sheet, 1)
+        wait_for(
+            "B to take the frozen instance's jobs", lambda: set(cluster.holders().values()) == {"B"}
+        )
+        wait_for("the moves made during the freeze", cluster.settled)
+        cluster.processes["A2"].send_signal(signal.SIGCONT)
+        for sheet in SHEETS:
+            cluster.move_on(sheet, 2)
+        wait_for("the moves made after the wake-up", cluster.settled)
+
+        # SIGTERM releases the leases at once: a rolling restart waits for no lease.
+        cluster.processes["B"].send_signal(signal.SIGTERM)
+        assert cluster.processes["B"].wait(timeout=30) == 0
+        stopped_at = time.monotonic()
+        wait_for("A2 to hold every job", lambda: set(cluster.holders().values()) == {"A2"}, 10)
+        assert time.monotonic() - stopped_at < LEASE  # sooner than any lease could expire
+        for sheet in SHEETS:
+            cluster.move_on(sheet, 3)
+        wait_for("the last moves", cluster.settled)
+    finally:
+        cluster.stop_all()
+
+    received = emulators.graph.events()
+    payloads: dict[str, set[str]] = defaultdict(set)
+    for event in received:
+        payloads[event["event_id"]].add(json.dumps(event, sort_keys=True))
+    assert {i: p for i, p in payloads.items() if len(p) > 1} == {}, "an event id with two payloads"
+    wanted = {
+        (sheet, n, EVENTS[s])
+        for (sheet, n), stage in cluster.stage.items()
+        for s in range(stage + 1)
+    }
+    from sheetsync.core.identity import sha256
+
+    got = {
+        (sheet, n, e["event_name"])
+        for e in received
+        for sheet in SHEETS
+        for n in range(LEADS)
+        if e["user_data"]["em"][0] == sha256(f"l{n}@{sheet}.example.com")
+    }
+    assert got == wanted
+    logs = "".join((tmp_path / f"{name}.log").read_text() for name in ("A", "B", "A2"))
+    assert "arrives on instance B" in logs and "leaves instance" in logs
+    assert TOKEN not in logs
