@@ -41,6 +41,10 @@ class PostgresServer:
         self._run(
             "initdb", "-D", str(self._data), "-U", USER, "-A", "trust", "--no-sync", "-E", "UTF8"
         )
+        self._serve()
+        return self
+
+    def _serve(self) -> None:
         options = (
             f"-p {self.port} -k {self._root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
@@ -49,7 +53,6 @@ class PostgresServer:
             "pg_ctl", "-D", str(self._data), "-o", options, "-l", str(self._root / "log"), "-w",
             "start",
         )  # fmt: skip
-        return self
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
@@ -70,7 +73,9 @@ class PostgresServer:
             shutil.rmtree(self._root, ignore_errors=True)
 
     def restart(self) -> None:
-        self._run("pg_ctl", "-D", str(self._data), "-m", "fast", "-w", "restart")
+        """Stop (every connection breaks) and start again, on the same port."""
+        self._run("pg_ctl", "-D", str(self._data), "-m", "fast", "-w", "stop")
+        self._serve()
 
     def _run(self, program: str, *args: str) -> None:
         command = [str(self._bin / program), *args]

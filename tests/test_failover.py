@@ -190,3 +190,31 @@ def test_jobs_survive_kill_freeze_and_restart_of_instances(
     logs = "".join((tmp_path / f"{name}.log").read_text() for name in ("A", "B", "A2"))
     assert "arrives on instance B" in logs and "leaves instance" in logs
     assert TOKEN not in logs
+
+
+def test_jobs_go_on_after_the_database_restarts(
+    emulators: Emulators, tmp_path: Path, postgres: Any
+) -> None:
+    for sheet in SHEETS:
+        rows = [
+            [f"L{n}", f"l{n}@{sheet}.example.com", "", "", "", day(time.time() - 600), "New", "100"]
+            for n in range(LEADS)
+        ]
+        emulators.sheets.seed(sheet, "Leads", [HEADER, *rows])
+    cluster = Cluster(emulators, tmp_path, postgres.new_database())
+    try:
+        cluster.start("A")
+        cluster.start("B")
+        wait_for("the first cycles", cluster.settled)
+        postgres.restart()  # every connection breaks; the cycles that meet it fail, visibly
+        for sheet in SHEETS:
+            cluster.move_on(sheet, 0)
+        wait_for("the moves made across the restart", cluster.settled)
+        assert all(process.poll() is None for process in cluster.processes.values())
+    finally:
+        cluster.stop_all()
+    payloads: dict[str, set[str]] = defaultdict(set)
+    for event in emulators.graph.events():
+        payloads[event["event_id"]].add(json.dumps(event, sort_keys=True))
+    assert {i: p for i, p in payloads.items() if len(p) > 1} == {}
+    assert len(payloads) == len(SHEETS) * (LEADS + 1)  # every Lead, and each sheet's one move

@@ -123,14 +123,14 @@ MIGRATIONS = [
 class _Translating:
     """The connection as the shared mixins use it (sqlite3's execute / executemany)."""
 
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
-        self._connection = connection
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        return self._connection.execute(translate(sql), tuple(parameters))
+        return self._database.connection().execute(translate(sql), tuple(parameters))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
-        cursor = self._connection.cursor()
+        cursor = self._database.connection().cursor()
         batch = [tuple(row) for row in rows]
         if batch:
             cursor.executemany(translate(sql), batch)
@@ -140,45 +140,45 @@ class _Translating:
 class PostgresDatabase:
     def __init__(self, url: str, connection: psycopg.Connection[Any]) -> None:
         self.path = url  # what messages name the store by
+        self._url = url
         self._connection = connection
-        self._db = _Translating(connection)
+        self._db = _Translating(self)
         self._fence: contextvars.ContextVar[tuple[str, str, int] | None] = contextvars.ContextVar(
             "fence", default=None
         )
 
     @classmethod
     def open(cls, url: str) -> Self:
-        try:
-            connection = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        except psycopg.Error as error:
-            raise StateError(
-                f"the state database cannot be reached ({_first_line(error)})",
-                "check state_url and that PostgreSQL is running; the password comes from "
-                "PGPASSWORD, ~/.pgpass or a service file",
-            ) from None
-        store = cls(url, connection)
+        store = cls(url, _connect(url))
         store._migrate()
         return store
+
+    def connection(self) -> psycopg.Connection[Any]:
+        """The connection, opened again when the last one broke (the database restarted, the
+        network dropped): the step that met the break failed; the next one goes on."""
+        if self._connection.closed or self._connection.broken:
+            self._connection = _connect(self._url)
+        return self._connection
 
     def close(self) -> None:
         self._connection.close()
 
     def _migrate(self) -> None:
-        with self._connection.transaction():
+        with self.connection().transaction():
             # One migrating instance at a time: the others wait, then find the schema current.
-            self._connection.execute("SELECT pg_advisory_xact_lock(7356001)")
-            self._connection.execute(
+            self.connection().execute("SELECT pg_advisory_xact_lock(7356001)")
+            self.connection().execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
             )
-            row = self._connection.execute("SELECT max(version) FROM schema_version").fetchone()
+            row = self.connection().execute("SELECT max(version) FROM schema_version").fetchone()
             version = int(row[0] or 0) if row else 0
             if version > len(MIGRATIONS):
                 raise StateError(
                     f"the state database was written by a newer sheetsync (schema {version})"
                 )
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                self._connection.execute(script)
-                self._connection.execute(
+                self.connection().execute(script)
+                self.connection().execute(
                     "INSERT INTO schema_version (version) VALUES (%s)", (number,)
                 )
 
@@ -188,13 +188,15 @@ class PostgresDatabase:
         """Copy a state's rows in, in one transaction (all or nothing); rows copied per table.
         Refused when the database already holds any of the jobs: a copy never merges."""
         copied: dict[str, int] = {}
-        with self._connection.transaction():
+        with self.connection().transaction():
             for table, columns, rows in tables:
                 if table == "jobs":
                     names = [row[columns.index("job")] for row in rows]
-                    taken = self._connection.execute(
-                        "SELECT job FROM jobs WHERE job = ANY(%s)", (names,)
-                    ).fetchall()
+                    taken = (
+                        self.connection()
+                        .execute("SELECT job FROM jobs WHERE job = ANY(%s)", (names,))
+                        .fetchall()
+                    )
                     if taken:
                         held = ", ".join(sorted(job for (job,) in taken))
                         raise StateError(
@@ -202,7 +204,7 @@ class PostgresDatabase:
                             "copy into an empty database, or remove those jobs from it first",
                         )
                 marks = ", ".join(["%s"] * len(columns))
-                with self._connection.cursor() as cursor:
+                with self.connection().cursor() as cursor:
                     if rows:
                         cursor.executemany(
                             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608 (names from the schema)
@@ -213,16 +215,20 @@ class PostgresDatabase:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[_Translating]:
-        with self._connection.transaction():
+        with self.connection().transaction():
             fence = self._fence.get()
             if fence is not None:
                 job, instance, token = fence
                 # FOR SHARE: an instance taking the lease over waits for this write to commit.
-                held = self._connection.execute(
-                    "SELECT 1 FROM leases WHERE job = %s AND holder = %s AND token = %s "
-                    "AND expires_at > sheetsync_now() FOR SHARE",
-                    (job, instance, token),
-                ).fetchone()
+                held = (
+                    self.connection()
+                    .execute(
+                        "SELECT 1 FROM leases WHERE job = %s AND holder = %s AND token = %s "
+                        "AND expires_at > sheetsync_now() FOR SHARE",
+                        (job, instance, token),
+                    )
+                    .fetchone()
+                )
                 if held is None:
                     raise LeaseLost(
                         f"job {job} is no longer this instance's ({instance}): another instance "
@@ -232,43 +238,53 @@ class PostgresDatabase:
 
     # --- leases (docs/DESIGN.md, "Growing past one machine") ------------------------------
     def heartbeat(self, instance: str) -> None:
-        self._connection.execute(
+        self.connection().execute(
             "INSERT INTO instances (name, seen_at) VALUES (%s, sheetsync_now()) "
             "ON CONFLICT (name) DO UPDATE SET seen_at = EXCLUDED.seen_at",
             (instance,),
         )
 
     def take_lease(self, job: str, instance: str, seconds: float) -> int | None:
-        with self._connection.transaction():
+        with self.connection().transaction():
             self.heartbeat(instance)
-            row = self._connection.execute(
-                "INSERT INTO leases (job, holder, token, expires_at) "
-                "VALUES (%s, %s, 1, sheetsync_now() + %s) ON CONFLICT (job) DO UPDATE SET "
-                "token = CASE WHEN leases.holder = EXCLUDED.holder THEN leases.token "
-                "ELSE leases.token + 1 END, holder = EXCLUDED.holder, "
-                "expires_at = EXCLUDED.expires_at WHERE leases.holder = EXCLUDED.holder "
-                "OR leases.expires_at <= sheetsync_now() RETURNING token",
-                (job, instance, seconds),
-            ).fetchone()
+            row = (
+                self.connection()
+                .execute(
+                    "INSERT INTO leases (job, holder, token, expires_at) "
+                    "VALUES (%s, %s, 1, sheetsync_now() + %s) ON CONFLICT (job) DO UPDATE SET "
+                    "token = CASE WHEN leases.holder = EXCLUDED.holder THEN leases.token "
+                    "ELSE leases.token + 1 END, holder = EXCLUDED.holder, "
+                    "expires_at = EXCLUDED.expires_at WHERE leases.holder = EXCLUDED.holder "
+                    "OR leases.expires_at <= sheetsync_now() RETURNING token",
+                    (job, instance, seconds),
+                )
+                .fetchone()
+            )
         return int(row[0]) if row else None
 
     def release_lease(self, job: str, instance: str) -> None:
-        self._connection.execute(
+        self.connection().execute(
             "UPDATE leases SET expires_at = sheetsync_now() WHERE job = %s AND holder = %s",
             (job, instance),
         )
 
     def leases(self) -> dict[str, tuple[str, float]]:
-        rows = self._connection.execute(
-            "SELECT job, holder, expires_at - sheetsync_now() FROM leases ORDER BY job"
-        ).fetchall()
+        rows = (
+            self.connection()
+            .execute("SELECT job, holder, expires_at - sheetsync_now() FROM leases ORDER BY job")
+            .fetchall()
+        )
         return {job: (holder, float(left)) for job, holder, left in rows}
 
     def instances_alive(self, within: float) -> list[str]:
-        rows = self._connection.execute(
-            "SELECT name FROM instances WHERE seen_at > sheetsync_now() - %s ORDER BY name",
-            (within,),
-        ).fetchall()
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT name FROM instances WHERE seen_at > sheetsync_now() - %s ORDER BY name",
+                (within,),
+            )
+            .fetchall()
+        )
         return [name for (name,) in rows]
 
     @contextlib.contextmanager
@@ -280,11 +296,35 @@ class PostgresDatabase:
             self._fence.reset(reset)
 
     def lease_left(self, job: str, instance: str, token: int) -> float:
-        row = self._connection.execute(
-            "SELECT expires_at - sheetsync_now() FROM leases WHERE job = %s AND holder = %s AND token = %s",
-            (job, instance, token),
-        ).fetchone()
+        row = (
+            self.connection()
+            .execute(
+                "SELECT expires_at - sheetsync_now() FROM leases WHERE job = %s AND holder = %s AND token = %s",
+                (job, instance, token),
+            )
+            .fetchone()
+        )
         return float(row[0]) if row else 0.0
+
+
+def _connect(url: str) -> psycopg.Connection[Any]:
+    try:
+        # keepalives: a database cut off by the network is noticed within a minute, not hours.
+        return psycopg.connect(
+            url,
+            autocommit=True,
+            connect_timeout=10,
+            keepalives_idle=20,
+            keepalives_interval=5,
+            keepalives_count=3,
+            options="-c statement_timeout=60000",
+        )
+    except psycopg.Error as error:
+        raise StateError(
+            f"the state database cannot be reached ({_first_line(error)})",
+            "check state_url and that PostgreSQL is running; the password comes from "
+            "PGPASSWORD, ~/.pgpass or a service file",
+        ) from None
 
 
 def _first_line(error: Exception) -> str:
