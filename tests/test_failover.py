@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -127,6 +128,11 @@ def test_jobs_survive_kill_freeze_and_restart_of_instances(
         wait_for("the first cycles", cluster.settled)
         held = list(cluster.holders().values())
         assert max(held.count("A"), held.count("B")) <= 2  # ⌈3 jobs / 2 instances⌉
+        from support import run_cli
+
+        shown = run_cli("status", "--config", str(cluster.config("A")))
+        assert "instances alive: A, B" in shown.stdout, shown.stdout + shown.stderr
+        assert re.search(r"runs on: [AB], lease until \d\d:\d\d:\d\d", shown.stdout)
 
         # kill -9 of A while its sends are in flight; B takes its jobs within lease + interval.
         emulators.graph.latency = 0.3

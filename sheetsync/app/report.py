@@ -31,6 +31,8 @@ def print_status(config: Config, as_json: bool = False, now: float | None = None
         moment = time.time() if now is None else now
         report = [job_status(state, job, moment) for job in config.jobs]
         saved = [state.job_state(job.name) for job in config.jobs]
+        leases = state.leases()  # several instances share the state: who runs what
+        alive = state.instances_alive(config.lease_seconds) if config.state_url else []
     finally:
         state.close()
     if as_json:
@@ -41,15 +43,31 @@ def print_status(config: Config, as_json: bool = False, now: float | None = None
                     "state_file": where(config),
                     "state_file_bytes": size,
                     "jobs": [asdict(item) for item in report],
+                    "instances_alive": alive,
+                    "leases": {
+                        job: {"holder": holder, "seconds_left": round(left, 1)}
+                        for job, (holder, left) in leases.items()
+                    },
                 },
                 indent=2,
             )
         )
         return 0
     print(headline(config, report, saved))
+    if config.state_url:
+        print(f"instances alive: {', '.join(alive) or 'none'}")
     for item in report:
         print(_render(item))
+        if config.state_url:
+            print("  " + _held(leases.get(item.job), moment))
     return 0
+
+
+def _held(lease: tuple[str, float] | None, now: float) -> str:
+    if lease is None or lease[1] <= 0:
+        return "runs on: no instance holds it now (the next live one takes it)"
+    holder, left = lease
+    return f"runs on: {holder}, lease until {_clock(now + left)}"
 
 
 def headline(config: Config, report: list[JobStatus], saved: list[JobState]) -> str:
