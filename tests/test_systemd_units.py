@@ -28,7 +28,9 @@ def installed_copy(unit: str, tmp_path: Path) -> Path:
 
 
 @needs_systemd
-@pytest.mark.parametrize("unit", ["sheetsync.service", "sheetsync@.service"])
+@pytest.mark.parametrize(
+    "unit", ["sheetsync.service", "sheetsync@.service", "sheetsync-shared@.service"]
+)
 def test_units_verify(unit: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [ANALYZE or "", "verify", str(installed_copy(unit, tmp_path))],
