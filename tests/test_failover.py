@@ -30,6 +30,14 @@ LEADS = 4
 LEASE = 5
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def wait_for(what: str, done: Callable[[], bool], seconds: float = 40) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -47,6 +55,7 @@ class Cluster:
         self.stage = {(sheet, n): 0 for sheet in SHEETS for n in range(LEADS)}
         self.processes: dict[str, subprocess.Popen[str]] = {}
         self.logs: list[Any] = []
+        self.ports: dict[str, int] = {}
 
     def config(self, instance: str) -> Path:
         jobs = [
@@ -56,6 +65,7 @@ class Cluster:
         data: dict[str, Any] = config_dict(self.emulators, self.tmp_path / "unused.db", jobs)
         del data["state_path"]
         data.update(state_url=self.url, instance=instance, lease_seconds=LEASE)
+        data["metrics_port"] = self.ports.setdefault(instance, _free_port())
         data["meta"]["timeout"] = 0.5  # a send needs 4 × 0.5 + 5 s of lease left
         return write_config(self.tmp_path / f"{instance}.yaml", data)
 
@@ -133,6 +143,11 @@ def test_jobs_survive_kill_freeze_and_restart_of_instances(
         shown = run_cli("status", "--config", str(cluster.config("A")))
         assert "instances alive: A, B" in shown.stdout, shown.stdout + shown.stderr
         assert re.search(r"runs on: [AB], lease until \d\d:\d\d:\d\d", shown.stdout)
+        import requests
+
+        scraped = requests.get(f"http://127.0.0.1:{cluster.ports['A']}/metrics", timeout=5).text
+        assert 'sheetsync_instance_info{instance="A"} 1.0' in scraped
+        assert f'sheetsync_leases_held{{instance="A"}} {held.count("A")}.0' in scraped
 
         # kill -9 of A while its sends are in flight; B takes its jobs within lease + interval.
         emulators.graph.latency = 0.3

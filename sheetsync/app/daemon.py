@@ -66,6 +66,8 @@ class Daemon:
             log.info("metrics on http://127.0.0.1:%d/metrics", config.metrics_port)
         self._check_connections(self._runtime)
         self._schedule(self._runtime)
+        if self._runtime.keeper is not None:
+            metrics.INSTANCE.labels(instance=self._runtime.keeper.instance).set(1)
         notify("READY=1", f"STATUS={self._status_line()}")
         log.info("sheetsync running %d job(s)", len(self._runtime.runners))
         watchdog = watchdog_interval()
@@ -143,6 +145,10 @@ class Daemon:
                     runner.job.name, error=scrub(render_error(error)), crashed=True
                 )
             report.duration = time.monotonic() - started
+            if runner.keeper is not None:
+                metrics.LEASES_HELD.labels(instance=runner.keeper.instance).set(
+                    len(runner.keeper.held)
+                )
             if report.elsewhere:  # another instance runs it: this one is alive, on standby
                 self._standing_by = self._clock()
                 return

@@ -25,6 +25,10 @@ class LeaseKeeper:
         self.jobs = jobs
         self._mine: set[str] = set()
 
+    @property
+    def held(self) -> frozenset[str]:
+        return frozenset(self._mine)
+
     def claim(self, job: str) -> int | None:
         """The job's fencing token when this instance runs it now; None when it does not."""
         held = {name for name, (holder, left) in self.store.leases().items()

@@ -40,6 +40,18 @@ CYCLE_SECONDS = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120),
     registry=REGISTRY,
 )
+INSTANCE = Gauge(
+    "sheetsync_instance_info",
+    "Always 1, labelled with this instance's name (join it to tell instances apart).",
+    ["instance"],
+    registry=REGISTRY,
+)
+LEASES_HELD = Gauge(
+    "sheetsync_leases_held",
+    "Jobs this instance runs now (several instances on one PostgreSQL state).",
+    ["instance"],
+    registry=REGISTRY,
+)
 LAST_SUCCESS = Gauge(
     "sheetsync_last_success_timestamp_seconds",
     "Unix time of the job's last successful cycle.",
