@@ -98,13 +98,20 @@ def emulator_process(csv_path: Path) -> Iterator[dict[str, str]]:
             process.stdout.close()
 
 
-def config_file(directory: Path, urls: dict[str, str], poll: str = "60s") -> Path:
+def config_file(
+    directory: Path, urls: dict[str, str], poll: str = "60s", state_url: str | None = None
+) -> Path:
     import yaml
 
     from sheetsync.app.example import example_job
 
+    state: dict[str, Any] = (
+        {"state_url": state_url, "lease_seconds": 300}  # outlasts two sends at a 30 s timeout
+        if state_url
+        else {"state_path": str(directory / "state.db")}
+    )
     data = {
-        "state_path": str(directory / "state.db"),
+        **state,
         "google": {"api_base_url": urls["sheets"], "anonymous": True, "timeout": 120},
         "meta": {"graph_base_url": urls["graph"], "timeout": 30},
         "jobs": [example_job(name="bench", poll_interval=poll, initial_sync="none")],
@@ -195,7 +202,8 @@ def worker(config_path: Path, urls: dict[str, str], repeats: int, burst: int) ->
         results["burst"] = reports[0].summary()
         results["burst_api_calls"] = {**counts(urls), "meta": meta_requests(urls) - meta_before}
     runtime.close()
-    results["state_file_mb"] = round(Path(runtime.config.state_path).stat().st_size / 1e6, 2)
+    if not runtime.config.state_url:
+        results["state_file_mb"] = round(Path(runtime.config.state_path).stat().st_size / 1e6, 2)
     return results
 
 
@@ -364,6 +372,11 @@ def main() -> int:
     parser.add_argument("--latency-edits", type=int, default=200)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-processes", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also run the daemon scenarios on a PostgreSQL state (Debian's server, started here)",
+    )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -416,8 +429,41 @@ def main() -> int:
         )
         if not args.skip_latency:
             report["latency_poll_15s"] = latency(directory, urls, args.latency_edits, args.rows)
+    if args.postgres:
+        report["postgres"] = on_postgres(directory, csv_path, args)
     print(json.dumps(report, indent=2))
     return 0
+
+
+def on_postgres(directory: Path, csv_path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The daemon scenarios again, the state on PostgreSQL (on this machine, over loopback)."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+    from postgres_server import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        with emulator_process(csv_path) as urls:
+            bare = bare_gspread_read(urls, args.repeats)
+            place = directory / "postgres"
+            place.mkdir()
+            config_path = config_file(place, urls, state_url=server.new_database())
+            worker_run = subprocess.run(
+                [
+                    sys.executable, __file__, "--repeats", str(args.repeats), "--burst",
+                    str(args.burst), "--worker", str(config_path), json.dumps(urls),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )  # fmt: skip
+            if worker_run.returncode != 0:
+                raise SystemExit(f"the PostgreSQL worker failed:\n{worker_run.stderr[-3000:]}")
+            result: dict[str, Any] = json.loads(worker_run.stdout.strip().splitlines()[-1])
+            result.pop("state_file_mb", None)
+            result["bare_gspread_get_all_values_seconds"] = summary(bare)
+            return result
+    finally:
+        server.stop()
 
 
 def machine() -> str:
