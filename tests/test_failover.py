@@ -5,6 +5,7 @@ arrives with two payloads, and every row's status ends right."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -239,3 +240,95 @@ def test_jobs_go_on_after_the_database_restarts(
         payloads[event["event_id"]].add(json.dumps(event, sort_keys=True))
     assert {i: p for i, p in payloads.items() if len(p) > 1} == {}
     assert len(payloads) == len(SHEETS) * (LEADS + 1)  # every Lead, and each sheet's one move
+
+
+class StallingProxy:
+    """A TCP proxy between one instance and the database that can stop forwarding (a network
+    partition: the connections stay open, the bytes stop), then forward again."""
+
+    def __init__(self, target_port: int) -> None:
+        import socket
+        import threading
+
+        self.target_port = target_port
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.closed = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._sockets: list[Any] = [self._listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self.closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            self._sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: Any, sink: Any) -> None:
+        while not self.closed.is_set():
+            self.flowing.wait()
+            try:
+                data = source.recv(65536)
+                while not self.flowing.is_set() and not self.closed.is_set():
+                    time.sleep(0.05)  # partitioned: what was read waits, nothing goes through
+                if not data:
+                    return
+                sink.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.closed.set()
+        self.flowing.set()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def test_an_instance_cut_off_from_the_database_loses_its_jobs_and_sends_nothing_twice(
+    emulators: Emulators, tmp_path: Path, postgres: Any
+) -> None:
+    for sheet in SHEETS:
+        rows = [
+            [f"L{n}", f"l{n}@{sheet}.example.com", "", "", "", day(time.time() - 600), "New", "100"]
+            for n in range(LEADS)
+        ]
+        emulators.sheets.seed(sheet, "Leads", [HEADER, *rows])
+    url = postgres.new_database()
+    proxy = StallingProxy(postgres.port)
+    cluster = Cluster(emulators, tmp_path, url)
+    try:
+        cluster.url = url.replace(f":{postgres.port}/", f":{proxy.port}/")  # A goes through it
+        cluster.start("A")
+        cluster.url = url
+        cluster.start("B")
+        wait_for(
+            "both instances to run jobs", lambda: set(cluster.holders().values()) == {"A", "B"}
+        )
+        wait_for("the first cycles", cluster.settled)
+        proxy.flowing.clear()  # the partition
+        for sheet in SHEETS:
+            cluster.move_on(sheet, 0)
+        wait_for("B to hold every job", lambda: set(cluster.holders().values()) == {"B"})
+        wait_for("the moves made during the partition", cluster.settled)
+        proxy.flowing.set()  # A is back: its leases are gone, it writes and sends nothing for them
+        for sheet in SHEETS:
+            cluster.move_on(sheet, 1)
+        wait_for("the moves made after the partition", cluster.settled)
+    finally:
+        cluster.stop_all()
+        proxy.close()
+    payloads: dict[str, set[str]] = defaultdict(set)
+    for event in emulators.graph.events():
+        payloads[event["event_id"]].add(json.dumps(event, sort_keys=True))
+    assert {i: p for i, p in payloads.items() if len(p) > 1} == {}
+    assert len(payloads) == len(SHEETS) * (LEADS + 2)  # every Lead, and each sheet's two moves
