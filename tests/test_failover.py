@@ -31,6 +31,29 @@ LEADS = 4
 LEASE = 5
 
 
+def assert_one_sender_per_job_at_a_time(emulators: Emulators) -> None:
+    """No two instances' requests to Meta for the same job (sheet) overlap in time."""
+    from sheetsync.core.identity import sha256
+
+    sheet_of = {
+        sha256(f"l{n}@{sheet}.example.com"): sheet for sheet in SHEETS for n in range(LEADS)
+    }
+    spans: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+    for agent, start, end, params in emulators.graph.windows:
+        data = params["data"]
+        events = json.loads(data) if isinstance(data, str) else data
+        for sheet in {sheet_of[e["user_data"]["em"][0]] for e in events}:
+            spans[sheet].append((agent, start, end))
+    assert spans, "no request was recorded"
+    for sheet, windows in spans.items():
+        for agent, start, end in windows:
+            for other, other_start, other_end in windows:
+                overlapping = start < other_end and other_start < end
+                assert agent == other or not overlapping, f"{agent} and {other} both sent {sheet}"
+    agents = {agent for windows in spans.values() for agent, _, _ in windows}
+    assert all(agent.startswith("sheetsync (") for agent in agents), agents
+
+
 def _free_port() -> int:
     import socket
 
@@ -194,6 +217,7 @@ def test_jobs_survive_kill_freeze_and_restart_of_instances(
     for event in received:
         payloads[event["event_id"]].add(json.dumps(event, sort_keys=True))
     assert {i: p for i, p in payloads.items() if len(p) > 1} == {}, "an event id with two payloads"
+    assert_one_sender_per_job_at_a_time(emulators)
     wanted = {
         (sheet, n, EVENTS[s])
         for (sheet, n), stage in cluster.stage.items()
@@ -240,6 +264,7 @@ def test_jobs_go_on_after_the_database_restarts(
         payloads[event["event_id"]].add(json.dumps(event, sort_keys=True))
     assert {i: p for i, p in payloads.items() if len(p) > 1} == {}
     assert len(payloads) == len(SHEETS) * (LEADS + 1)  # every Lead, and each sheet's one move
+    assert_one_sender_per_job_at_a_time(emulators)
 
 
 class StallingProxy:
@@ -332,3 +357,4 @@ def test_an_instance_cut_off_from_the_database_loses_its_jobs_and_sends_nothing_
         payloads[event["event_id"]].add(json.dumps(event, sort_keys=True))
     assert {i: p for i, p in payloads.items() if len(p) > 1} == {}
     assert len(payloads) == len(SHEETS) * (LEADS + 2)  # every Lead, and each sheet's two moves
+    assert_one_sender_per_job_at_a_time(emulators)

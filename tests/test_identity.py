@@ -378,6 +378,7 @@ PARIS_SUMMER = timedelta(hours=2)
         ("2023-03-15 12:00", "mdy", PARIS_SUMMER, 1678881600 - 7200),
         ("2023-03-15T12:00:00", "mdy", timedelta(), 1678881600),
         ("2023-03-15T12:00:00Z", "mdy", timedelta(), 1678881600),
+        ("2023-03-15T12:00:00Z", "mdy", PARIS_SUMMER, 1678881600),  # Z: UTC, whatever the sheet
         ("03/15/2023 12:00", "mdy", timedelta(), 1678881600),
         ("03/15/2023 12:00:00", "mdy", timedelta(), 1678881600),
         ("15/03/2023 12:00", "dmy", timedelta(), 1678881600),

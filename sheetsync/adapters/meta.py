@@ -167,12 +167,14 @@ class MetaClient:
         session: requests.Session | None = None,
         retry: RetryPolicy = RetryPolicy(tries=3, base_delay=0.5, max_delay=4.0),
         sleep: Callable[[float], None] = time.sleep,
+        agent: str = "sheetsync",
     ) -> None:
         self._meta = meta
         # A callable is read before every request, so a replaced token (a rotated systemd credential,
         # a fixed environment file after a restart of the source) is picked up without a restart.
         self._token = token
         self._session = session or requests.Session()
+        self._session.headers["User-Agent"] = agent  # names the instance (several may share jobs)
         self._retry = retry
         self._sleep = sleep
         self.requests_made = 0

@@ -6,6 +6,8 @@ again before each request (a rotated credential is picked up without a restart).
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable
 
@@ -24,7 +26,12 @@ def meta_client(config: Config, sleep: Callable[[float], None] = time.sleep) -> 
         redact(value)
         return value
 
-    return MetaClient(config.meta, token, sleep=sleep)
+    return MetaClient(config.meta, token, sleep=sleep, agent=f"sheetsync ({instance_name(config)})")
+
+
+def instance_name(config: Config) -> str:
+    """This instance's name in status, logs, metrics and requests: the config's, else host:pid."""
+    return config.instance or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def lead_source(config: Config, lead_ads: LeadAdsConfig) -> LeadAdsClient:

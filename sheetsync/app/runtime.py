@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sheetsync.adapters.meta import MetaClient, deliver
 from sheetsync.adapters.sheet import LeadSheet, cell_ref, connect
-from sheetsync.app.clients import lead_source, meta_client
+from sheetsync.app.clients import instance_name, lead_source, meta_client
 from sheetsync.app.cycle import CycleReport, JobRunner, Sender
 from sheetsync.app.dry_run import dry_run_lines
 from sheetsync.app.leases import LeaseKeeper
@@ -110,8 +108,3 @@ def build(
             store.close()
         raise
     return Runtime(config, runners, store, sheets, clock, keeper)
-
-
-def instance_name(config: Config) -> str:
-    """This instance's name in status, logs and metrics: the config's, else host:pid."""
-    return config.instance or f"{socket.gethostname()}:{os.getpid()}"

@@ -426,10 +426,12 @@ def parse_moment(
         ):
             continue
         try:
-            moment = datetime.strptime(text, fmt).replace(tzinfo=UTC) - utc_offset
-            return int(moment.timestamp())
+            moment = datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
+        # A time ending in Z is already UTC (what the Lead Ads intake writes); any other is the
+        # sheet's own local time.
+        return int((moment if fmt.endswith("Z") else moment - utc_offset).timestamp())
     day = parse_date(text, date_order)
     if day is None:
         return None

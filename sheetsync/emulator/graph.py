@@ -127,6 +127,8 @@ class GraphEmulator:
         self.received: list[ReceivedEvent] = []
         self.requests = 0
         self.latency = 0.0  # seconds each event request takes before Meta processes it
+        # Each accepted events request: (User-Agent, start, end on the monotonic clock, params).
+        self.windows: list[tuple[str, float, float, dict[str, Any]]] = []
         self.rejected: list[dict[str, Any]] = []
         self.lock = threading.RLock()
         self._faults: list[GraphFault] = []
@@ -187,6 +189,7 @@ class GraphEmulator:
                 )
             if not events_path:
                 return Reply(200, {"id": dataset_id, "name": "Emulated dataset"})
+            started = time.monotonic()
             if self.latency:
                 time.sleep(
                     self.latency
@@ -196,7 +199,12 @@ class GraphEmulator:
                 fault = self._next_fault()
             if fault is not None:
                 return _fault_reply(fault)
-            return self._accept(dataset_id, params)
+            reply = self._accept(dataset_id, params)
+            with self.lock:  # who sent which events when: tests check no two senders overlap
+                self.windows.append(
+                    (request.headers.get("user-agent", ""), started, time.monotonic(), params)
+                )
+            return reply
         except GraphError as error:
             with self.lock:
                 self.rejected.append(error.body)
