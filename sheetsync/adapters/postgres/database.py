@@ -317,7 +317,9 @@ def _connect(url: str) -> psycopg.Connection[Any]:
             keepalives_idle=20,
             keepalives_interval=5,
             keepalives_count=3,
-            options="-c statement_timeout=60000",
+            # A generic plan for "lead_key IN (500 parameters)" scans the whole table: plan
+            # each query for its own values (a 10,000-change burst: 25 s → see BENCHMARKS.md).
+            options="-c statement_timeout=60000 -c plan_cache_mode=force_custom_plan",
         )
     except psycopg.Error as error:
         raise StateError(
