@@ -31,6 +31,16 @@ LEADS = 4
 LEASE = 5
 
 
+def seed_sheets(emulators: Emulators) -> None:
+    """Three sheets (three jobs) of LEADS new leads each."""
+    for sheet in SHEETS:
+        rows = [
+            [f"L{n}", f"l{n}@{sheet}.example.com", "", "", "", day(time.time() - 600), "New", "100"]
+            for n in range(LEADS)
+        ]
+        emulators.sheets.seed(sheet, "Leads", [HEADER, *rows])
+
+
 def assert_one_sender_per_job_at_a_time(emulators: Emulators) -> None:
     """No two instances' requests to Meta for the same job (sheet) overlap in time."""
     from sheetsync.core.identity import sha256
@@ -146,12 +156,7 @@ class Cluster:
 def test_jobs_survive_kill_freeze_and_restart_of_instances(
     emulators: Emulators, tmp_path: Path, postgres: Any
 ) -> None:
-    for sheet in SHEETS:
-        rows = [
-            [f"L{n}", f"l{n}@{sheet}.example.com", "", "", "", day(time.time() - 600), "New", "100"]
-            for n in range(LEADS)
-        ]
-        emulators.sheets.seed(sheet, "Leads", [HEADER, *rows])
+    seed_sheets(emulators)
     cluster = Cluster(emulators, tmp_path, postgres.new_database())
     try:
         cluster.start("A")
@@ -241,12 +246,7 @@ def test_jobs_survive_kill_freeze_and_restart_of_instances(
 def test_jobs_go_on_after_the_database_restarts(
     emulators: Emulators, tmp_path: Path, postgres: Any
 ) -> None:
-    for sheet in SHEETS:
-        rows = [
-            [f"L{n}", f"l{n}@{sheet}.example.com", "", "", "", day(time.time() - 600), "New", "100"]
-            for n in range(LEADS)
-        ]
-        emulators.sheets.seed(sheet, "Leads", [HEADER, *rows])
+    seed_sheets(emulators)
     cluster = Cluster(emulators, tmp_path, postgres.new_database())
     try:
         cluster.start("A")
@@ -322,12 +322,7 @@ class StallingProxy:
 def test_an_instance_cut_off_from_the_database_loses_its_jobs_and_sends_nothing_twice(
     emulators: Emulators, tmp_path: Path, postgres: Any
 ) -> None:
-    for sheet in SHEETS:
-        rows = [
-            [f"L{n}", f"l{n}@{sheet}.example.com", "", "", "", day(time.time() - 600), "New", "100"]
-            for n in range(LEADS)
-        ]
-        emulators.sheets.seed(sheet, "Leads", [HEADER, *rows])
+    seed_sheets(emulators)
     url = postgres.new_database()
     proxy = StallingProxy(postgres.port)
     cluster = Cluster(emulators, tmp_path, url)

@@ -9,18 +9,16 @@ following `next`. Ids are kept as text from the JSON onwards: numbers come back 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import requests
 
-from sheetsync.adapters.meta import MetaFailure, classify, read_token_file, regain_access_wait
+from sheetsync.adapters.meta import MetaFailure, classify, find_token, regain_access_wait
 from sheetsync.core.config import LeadAdsConfig, MetaConfig
-from sheetsync.core.errors import LeadSourceUnavailable, TokenError
+from sheetsync.core.errors import LeadSourceUnavailable
 from sheetsync.core.intake import FetchedLead, LeadForm
 
 PAGE_SIZE = 100
@@ -55,24 +53,16 @@ def _code(failure: MetaFailure) -> str:
 
 def load_page_token(lead_ads: LeadAdsConfig, environ: dict[str, str] | None = None) -> str:
     """From lead_ads.access_token_file, the systemd credential meta-page-token, or the variable."""
-    env = os.environ if environ is None else environ
-    if lead_ads.access_token_file is not None:
-        return read_token_file(lead_ads.access_token_file, "lead_ads.access_token_file")
-    credentials = env.get("CREDENTIALS_DIRECTORY")
-    if credentials and (Path(credentials) / "meta-page-token").exists():
-        return read_token_file(
-            Path(credentials) / "meta-page-token", "the systemd credential meta-page-token"
-        )
-    name = lead_ads.access_token_env or "META_PAGE_TOKEN"
-    token = env.get(name, "").strip()
-    if not token:
-        raise TokenError(
-            f"the Page token for Lead Ads is missing: set {name} in the environment "
-            "(or lead_ads.access_token_file in the config)",
-            "a system-user or Page token with leads_retrieval, pages_show_list, "
-            "pages_read_engagement, pages_manage_ads and ads_management",
-        )
-    return token
+    return find_token(
+        lead_ads.access_token_file,
+        "lead_ads.access_token_file",
+        "meta-page-token",
+        lead_ads.access_token_env or "META_PAGE_TOKEN",
+        "the Page token for Lead Ads",
+        environ,
+        "a system-user or Page token with leads_retrieval, pages_show_list, "
+        "pages_read_engagement, pages_manage_ads and ads_management",
+    )
 
 
 class LeadAdsClient:

@@ -75,20 +75,40 @@ class _Retry(Exception):
 
 def load_token(meta: MetaConfig, environ: dict[str, str] | None = None) -> str:
     """From meta.access_token_file, a systemd credential, or the environment variable."""
+    return find_token(
+        meta.access_token_file,
+        "meta.access_token_file",
+        "meta-token",
+        meta.access_token_env or "META_ACCESS_TOKEN",
+        "the Meta access token",
+        environ,
+    )
+
+
+def find_token(
+    file: Path | None,
+    file_key: str,
+    credential: str,
+    variable: str,
+    what: str,
+    environ: dict[str, str] | None = None,
+    hint: str = "",
+) -> str:
+    """A token from the config's file, else the systemd credential `credential`, else the
+    environment `variable`; TokenError naming where to put it when there is none."""
     env = os.environ if environ is None else environ
-    if meta.access_token_file is not None:
-        return read_token_file(meta.access_token_file, "meta.access_token_file")
+    if file is not None:
+        return read_token_file(file, file_key)
     credentials_dir = env.get("CREDENTIALS_DIRECTORY")
-    if credentials_dir and (Path(credentials_dir) / "meta-token").exists():
+    if credentials_dir and (Path(credentials_dir) / credential).exists():
         return read_token_file(
-            Path(credentials_dir) / "meta-token", "the systemd credential meta-token"
+            Path(credentials_dir) / credential, f"the systemd credential {credential}"
         )
-    name = meta.access_token_env or "META_ACCESS_TOKEN"
-    token = env.get(name, "").strip()
+    token = env.get(variable, "").strip()
     if not token:
         raise TokenError(
-            f"the Meta access token is missing: set {name} in the environment "
-            "(or meta.access_token_file in the config)"
+            f"{what} is missing: set {variable} in the environment (or {file_key} in the config)",
+            hint,
         )
     return token
 
