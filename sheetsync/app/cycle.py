@@ -375,12 +375,16 @@ class JobRunner:
             )
 
     # --- row problems -------------------------------------------------------------------
+    def _kinds(self) -> dict[str, tuple[str, ...]]:
+        """Each lead's problem kinds, loaded from the store once per process, then kept."""
+        if self._problem_kinds is None:
+            self._problem_kinds = self.store.row_problems(self.job.name)
+        return self._problem_kinds
+
     def _note_problems(self, decided: Plan) -> None:
         """Row problems of the leads just planned (unchanged rows keep theirs). Starts from what
         the store kept, so a restart does not reset the counts."""
-        if self._problem_kinds is None:
-            self._problem_kinds = self.store.row_problems(self.job.name)
-        kinds = self._problem_kinds
+        kinds = self._kinds()
         for lead in decided.leads:
             problems = dict.fromkeys([*lead.problems, *decided.notes.get(lead.key, ())])
             if problems:
@@ -392,9 +396,7 @@ class JobRunner:
         self, standing: set[str] | frozenset[str]
     ) -> tuple[dict[str, tuple[str, ...]], list[str]]:
         """Problem kinds of every standing lead, and the keys whose rows are gone."""
-        if self._problem_kinds is None:
-            self._problem_kinds = self.store.row_problems(self.job.name)
-        kinds = self._problem_kinds
+        kinds = self._kinds()
         gone = [key for key in kinds if key not in standing]
         for key in gone:
             del kinds[key]
