@@ -94,9 +94,15 @@ def close_runtimes() -> None:
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    without: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
+    """`sheetsync ARGS` as a process, with the test token and `env`, and none of `without`."""
     full_env = {**os.environ, "META_ACCESS_TOKEN": TOKEN, **(env or {})}
+    for name in without:
+        full_env.pop(name, None)
     return subprocess.run(
         [sys.executable, "-m", "sheetsync", *args],
         capture_output=True,

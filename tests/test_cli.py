@@ -111,15 +111,7 @@ def test_a_bad_config_names_every_problem(tmp_path: Path) -> None:
 
 
 def test_a_missing_token_is_one_clear_sentence(config_file: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if key != "META_ACCESS_TOKEN"}
-    result = subprocess.run(
-        [sys.executable, "-m", "sheetsync", "once", "--config", str(config_file)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    result = run_cli("once", "--config", str(config_file), without=("META_ACCESS_TOKEN",))
     assert result.returncode == 1
     assert "the Meta access token is missing: set META_ACCESS_TOKEN" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

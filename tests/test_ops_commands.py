@@ -170,12 +170,7 @@ def test_the_state_location_is_checked_and_never_taken_over(
 def test_resend_records_before_it_sends_and_needs_a_state_file(
     emulators: Emulators, tmp_path: Path
 ) -> None:
-    import os
     import sqlite3
-    import subprocess
-    import sys
-
-    from support import TOKEN
 
     from sheetsync.emulator import GraphFault
 
@@ -231,15 +226,7 @@ def test_text_logs_carry_a_time_except_under_journald(emulators: Emulators, tmp_
     seed(emulators)
     config = write_config(tmp_path / "c.yaml", config_dict(emulators, tmp_path / "s.db"))
     plain = run_cli("once", "--config", str(config), env={"JOURNAL_STREAM": ""})
-    env = {key: value for key, value in os.environ.items() if key != "JOURNAL_STREAM"}
-    stamped = subprocess.run(
-        [sys.executable, "-m", "sheetsync", "once", "--config", str(config)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**env, "META_ACCESS_TOKEN": TOKEN},
-        timeout=60,
-    )
+    stamped = run_cli("once", "--config", str(config), without=("JOURNAL_STREAM",))
     assert stamped.returncode == 0, stamped.stderr
     first = stamped.stderr.splitlines()[0]
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO ", first), first
